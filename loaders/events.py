@@ -1,0 +1,46 @@
+"""Loader of the provml event format v1 (JSON lines), as written by the capture client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+from provml.errors import EventError
+from provml.events import read_events, record_types
+from provml.ids import IriMinter
+from provml.mapping import EventMapper
+from provml.rdf import Quad
+from provml.loaders._base import Loader, ProgressCallback
+
+_REPORT_EVERY = 1 << 20  # bytes between two progress reports
+
+
+class EventsLoader(Loader):
+    """Read provml events (``.jsonl``, ``.ndjson``, optionally gzipped) into PROV-ML."""
+
+    name = "events"
+    description = "provml event format v1: JSON lines of workflow, task, param, metric, dataset... records"
+    extensions = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+
+    def sniff(self, path: Path) -> bool:
+        """Return True if the first non-blank line is a JSON object of a known record type."""
+        try:
+            for _, record in read_events(path):
+                return record.get("type") in record_types()
+        except EventError:
+            return False
+        return False
+
+    def quads(self, path: Path, ids: IriMinter, graph: str, *, on_bytes: ProgressCallback | None = None) -> Iterator[Quad]:
+        """Yield the quads of every event in ``path``; a bad record raises an error naming its line."""
+        mapper = EventMapper(ids, graph)
+        for line, record in read_events(path, on_bytes=on_bytes, report_every=_REPORT_EVERY):
+            try:
+                yield from mapper.map(record)
+            except EventError as error:
+                raise EventError(error.message, source=path, line=line) from None
+            except (KeyError, TypeError, ValueError, AttributeError, orjson.JSONEncodeError) as error:
+                raise EventError(f"{record['type']} record cannot be mapped: {error!r}", source=path, line=line) from None
+        yield from mapper.finish()

@@ -1,0 +1,1 @@
+"""The PROV-ML OWL ontology and the ontologies it imports (data only)."""

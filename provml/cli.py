@@ -1,0 +1,349 @@
+"""The ``provml`` command line: load dumps, query, list and drop graphs, export, stats, demo.
+
+Errors are printed as one line (``file:line: message``) without a traceback; the exit status is
+0 on success, 2 on an error.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from provml import __version__, loaders
+from provml.errors import InputError, ProvmlError
+from provml.ids import IriMinter
+from provml.store import RDF_FORMATS, RESULT_FORMATS, LoadResult, Store, Term, default_store_path
+from provml.vocab import PREFIXES
+
+app = typer.Typer(
+    name="provml",
+    help="Provenance of machine-learning workflows as a PROV-ML knowledge graph.\n\n"
+    "Load event files into an embedded Oxigraph store, query it with SPARQL, export it.\n\n"
+    "Example: provml demo && provml stats",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+StoreOption = Annotated[
+    Optional[Path],
+    typer.Option("--store", "-s", help="Store directory [default: $PROVML_STORE or ./provml-store].", show_default=False),
+]
+BaseOption = Annotated[
+    Optional[str],
+    typer.Option("--base", help="Base of minted IRIs [default: $PROVML_BASE or urn:provml:].", show_default=False),
+]
+
+
+def _open(store: Path | None, base: str | None = None) -> Store:
+    return Store(store or default_store_path(), ids=IriMinter(base))
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"provml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Provenance of machine-learning workflows as a PROV-ML knowledge graph."""
+
+
+# -- load ----------------------------------------------------------------------------------
+
+
+def _collect(paths: list[Path], format: str | None) -> list[tuple[Path, loaders.Loader]]:
+    """Expand directories and pick each file's loader; files in directories with no loader are skipped."""
+    chosen = loaders.get(format) if format else None
+    found: list[tuple[Path, loaders.Loader]] = []
+    for path in paths:
+        if not path.exists():
+            raise InputError("no such file or directory", source=path)
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                loader = chosen or next((x for x in loaders.available() if child.name.lower().endswith(x.extensions)), None)
+                if loader is not None:
+                    found.append((child, loader))
+        else:
+            found.append((path, chosen or loaders.detect(path)))
+    return found
+
+
+def _load_files(db: Store, files: list[tuple[Path, loaders.Loader]], force: bool) -> list[tuple[Path, str, object]]:
+    """Load each file as one dump, with a progress bar; return (file, loader, result or error) per file."""
+    outcomes: list[tuple[Path, str, object]] = []
+    total = sum(path.stat().st_size for path, _ in files)
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        bar = progress.add_task("loading", total=total)
+        for path, loader in files:
+            progress.update(bar, description=path.name)
+            started, size = time.perf_counter(), path.stat().st_size
+            before = progress.tasks[0].completed
+            try:
+                graph = db.ids.dump_graph(path)
+                quads = loader.quads(path, db.ids, graph, on_bytes=lambda n: progress.advance(bar, n))
+                result = db.load(
+                    quads, graph=graph, source=str(path.resolve()), loader=loader.name,
+                    sha256=loaders.file_sha256(path), force=force,
+                )
+                outcomes.append((path, loader.name, (result, time.perf_counter() - started)))
+            except ProvmlError as error:
+                outcomes.append((path, loader.name, error))
+            progress.update(bar, completed=before + size)
+    return outcomes
+
+
+@app.command()
+def load(
+    paths: Annotated[list[Path], typer.Argument(help="Event files or directories (searched recursively).", show_default=False)],
+    format: Annotated[
+        Optional[str], typer.Option("--format", "-f", help="Force a format instead of detecting it (see `provml formats`).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Reload dumps even when their content did not change.")] = False,
+    store: StoreOption = None,
+    base: BaseOption = None,
+) -> None:
+    """Load dumps into the store, one named graph each; reloading a dump replaces its graph.
+
+    A file that fails to load is reported with its line and leaves the store as it was; the
+    other files still load.
+
+    Example: provml load runs/ curation.jsonl
+    """
+    files = _collect(paths, format)
+    if not files:
+        raise InputError("no loadable files found (see `provml formats` for what provml reads)", source=paths[0])
+    with _open(store, base) as db:
+        outcomes = _load_files(db, files, force)
+    table = Table("file", "format", "triples", "shared", "status", "seconds", title=f"Loaded into {store or default_store_path()}")
+    failures = 0
+    for path, loader_name, outcome in outcomes:
+        if isinstance(outcome, ProvmlError):
+            failures += 1
+            table.add_row(str(path), loader_name, "", "", "[red]failed[/red]", "")
+            continue
+        result, seconds = outcome  # type: ignore[misc]
+        assert isinstance(result, LoadResult)
+        status = "unchanged" if result.skipped else ("replaced" if result.replaced else "loaded")
+        table.add_row(str(path), loader_name, f"{result.triples:,}", f"{result.shared_triples:,}", status, f"{seconds:.2f}")
+    out.print(table)
+    for _, _, outcome in outcomes:
+        if isinstance(outcome, ProvmlError):
+            err.print(f"error: {outcome}", markup=False)
+    if failures:
+        raise typer.Exit(2)
+
+
+@app.command()
+def formats() -> None:
+    """List the input formats provml reads.
+
+    Example: provml formats
+    """
+    table = Table("name", "extensions", "reads")
+    for loader in loaders.available():
+        table.add_row(loader.name, " ".join(loader.extensions), loader.description)
+    out.print(table)
+
+
+# -- query ---------------------------------------------------------------------------------
+
+
+def _compact(term: Term | None, base: str) -> str:
+    if term is None:
+        return ""
+    if term.kind == "iri":
+        for prefix, namespace in (*PREFIXES.items(), ("id", base)):
+            if term.value.startswith(namespace) and len(term.value) > len(namespace):
+                return f"{prefix}:{term.value[len(namespace):]}"
+        return f"<{term.value}>"
+    if term.kind == "bnode":
+        return f"_:{term.value}"
+    return term.value
+
+
+def _read_query(text: str | None, file: Path | None) -> str:
+    if text is not None and file is not None:
+        raise InputError("give the query inline or with --file, not both")
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"cannot read: {error.strerror}", source=file) from None
+    if text is not None:
+        return text
+    if sys.stdin.isatty():
+        raise InputError("no query: give it inline, with --file, or on standard input")
+    return sys.stdin.read()
+
+
+@app.command()
+def query(
+    sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query (or use --file, or standard input).")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Read the query from a .rq file.")] = None,
+    format: Annotated[
+        str,
+        typer.Option("--format", help="table, or json/xml/csv/tsv for solutions, turtle/ntriples/... for graphs."),
+    ] = "table",
+    store: StoreOption = None,
+) -> None:
+    """Run a SPARQL query over the union of all graphs.
+
+    The prefixes provml, prov, mls, rdf, rdfs, xsd and owl are predefined.
+
+    Example: provml query 'SELECT ?run ?start WHERE { ?run a provml:TrainingExecution ; prov:startedAtTime ?start }'
+    """
+    text = _read_query(sparql, file)
+    if format != "table" and format not in RESULT_FORMATS and format not in RDF_FORMATS:
+        known = ", ".join(["table", *RESULT_FORMATS, *RDF_FORMATS])
+        raise InputError(f"unknown output format {format!r}; use one of {known}")
+    with _open(store) as db:
+        result = db.query(text)
+        if format != "table":
+            result.serialize(sys.stdout.buffer, format)
+            sys.stdout.buffer.flush()
+            return
+        if result.kind == "ask":
+            out.print("true" if result else "false")
+            return
+        table = Table(*result.variables)
+        count = 0
+        for row in result:
+            table.add_row(*(_compact(term, db.ids.base) for term in row))
+            count += 1
+    out.print(table)
+    err.print(f"{count} row{'s' * (count != 1)}")
+
+
+# -- graphs, drop, export, stats -----------------------------------------------------------
+
+
+@app.command()
+def graphs(store: StoreOption = None) -> None:
+    """List the loaded dumps: graph, source, loader, triple count, time of loading.
+
+    Example: provml graphs
+    """
+    with _open(store) as db:
+        dumps = db.dumps()
+    table = Table("graph", "source", "loader", "triples", "loaded at")
+    for d in dumps:
+        table.add_row(d.graph, d.source, d.loader, f"{d.triples:,}", d.loaded_at)
+    out.print(table)
+
+
+@app.command()
+def drop(
+    graph: Annotated[str, typer.Argument(help="The dump's graph IRI, or the path of the file it was loaded from.")],
+    store: StoreOption = None,
+) -> None:
+    """Remove one dump's graph and its catalog entry.
+
+    Example: provml drop runs/train-003.jsonl
+    """
+    with _open(store) as db:
+        source = str(Path(graph).resolve()) if Path(graph).exists() else None
+        match = next((d.graph for d in db.dumps() if d.graph == graph or d.source == source), graph)
+        info = db.drop(match)
+    out.print(f"dropped {info.graph} ({info.triples:,} triples from {info.source})")
+
+
+@app.command()
+def export(
+    format: Annotated[str, typer.Option("--format", "-f", help=f"One of {', '.join(RDF_FORMATS)}.")] = "trig",
+    graph: Annotated[Optional[str], typer.Option("--graph", "-g", help="Export only this named graph.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file [default: stdout].")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Export the store, or one graph, as RDF; turtle/ntriples/rdfxml of the whole store give the union.
+
+    Example: provml export --format nquads -o backup.nq
+    """
+    with _open(store) as db:
+        if output is None:
+            db.export(sys.stdout.buffer, format, graph=graph)
+            sys.stdout.buffer.flush()
+        else:
+            with output.open("wb") as stream:
+                db.export(stream, format, graph=graph)
+
+
+@app.command()
+def stats(store: StoreOption = None) -> None:
+    """Print the size of the store and counts of its main PROV-ML things.
+
+    Example: provml stats
+    """
+    with _open(store) as db:
+        counts = db.stats()
+    table = Table("what", "count", title=str(store or default_store_path()))
+    for name, value in counts.items():
+        table.add_row(name, f"{value:,}")
+    out.print(table)
+
+
+# -- demo ----------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo's event files.")] = Path("provml-demo"),
+    runs: Annotated[int, typer.Option(min=1, max=10_000, help="Training runs in the hyperparameter sweep.")] = 12,
+    epochs: Annotated[int, typer.Option(min=1, max=10_000, help="Epochs per training run.")] = 20,
+    store: StoreOption = None,
+) -> None:
+    """Generate a realistic ML lifecycle, load it, and answer provenance questions about it.
+
+    Seismic facies classification: curation of raw surveys, a hyperparameter sweep of U-Net
+    training runs on GPU nodes, evaluation, deployment and inference.
+
+    Example: provml demo --runs 20 --epochs 30 && provml graphs
+    """
+    from provml.demo import QUESTIONS, write_lifecycle
+
+    files = write_lifecycle(directory, runs=runs, epochs=epochs)
+    out.print(f"Wrote {len(files)} event files to {directory}/")
+    with _open(store) as db:
+        outcomes = _load_files(db, [(path, loaders.get("events")) for path in files], force=False)
+        for path, _, outcome in outcomes:
+            if isinstance(outcome, ProvmlError):
+                raise outcome
+        total = db.stats()
+        out.print(f"Loaded them into {db.path}: {total['quads']:,} quads in {total['dumps']} dumps\n")
+        for question, sparql in QUESTIONS:
+            result = db.query(sparql)
+            table = Table(*result.variables, title=f"[bold]{question}[/bold]", title_justify="left")
+            for row in result:
+                table.add_row(*(_compact(term, db.ids.base) for term in row))
+            out.print(table)
+            out.print()
+    out.print("Ask your own: provml query 'SELECT * WHERE { ?model a provml:Model } LIMIT 5'")
+
+
+def main() -> None:
+    """Run the CLI; print provml errors as one line and exit with status 2."""
+    try:
+        app()
+    except ProvmlError as error:
+        err.print(f"error: {error}", markup=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

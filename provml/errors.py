@@ -1,0 +1,48 @@
+"""The one exception family of provml.
+
+Every error a user can cause is a :class:`ProvmlError`. Errors about an input carry its
+source (a path or a URI) and, where known, the line, so that the CLI can print them as
+``file:line: message`` without a traceback::
+
+    ProvmlError
+    ├── InputError          bad input: a malformed event, an unknown format, a missing file
+    │   └── EventError      a record of the event format that cannot be read or mapped
+    ├── StoreError          the store cannot be opened, is locked, or refused a write
+    └── QueryError          a SPARQL query or update that does not parse or cannot run
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ProvmlError(Exception):
+    """Root of every error raised by provml on purpose."""
+
+    def __init__(self, message: str, *, source: str | Path | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.source = str(source) if source is not None else None
+        self.line = line
+
+    def __str__(self) -> str:
+        if self.source is None:
+            return self.message
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class InputError(ProvmlError):
+    """An input cannot be read: missing file, unknown format, malformed content."""
+
+
+class EventError(InputError):
+    """A record of the provml event format is malformed or cannot be mapped."""
+
+
+class StoreError(ProvmlError):
+    """The store cannot be opened or refused an operation."""
+
+
+class QueryError(ProvmlError):
+    """A SPARQL query or update is invalid or failed."""

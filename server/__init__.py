@@ -1,0 +1,1 @@
+"""The SPARQL endpoint and web UI (shipped as ``provml.server``)."""

@@ -1,0 +1,1 @@
+"""SHACL shapes for PROV-ML graphs (data only)."""
