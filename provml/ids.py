@@ -92,7 +92,7 @@ class IriMinter:
         return self._mint("measure", name)
 
     def value(self, workflow_id: str, name: str, value_key: str) -> str:
-        """Return the IRI of a data value a task used or generated, keyed by name and content."""
+        """Return the IRI of a file-like data reference of a workflow, keyed by name and content digest."""
         return self._mint("value", workflow_id, name, value_key)
 
     def dataset(self, dataset_key: str) -> str:

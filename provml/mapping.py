@@ -23,7 +23,7 @@ import orjson
 
 from provml import rdf
 from provml.errors import EventError
-from provml.ids import IriMinter
+from provml.ids import IriMinter, segment
 from provml.rdf import Quad
 from provml.vocab import MLS, PROV, PROVML, RDF, RDFS, XSD
 
@@ -69,7 +69,8 @@ _AGENT_KINDS = {
 _STATUS_ALIASES = {"ERRORED": "ERROR", "FAILED": "ERROR", "FAILURE": "ERROR", "COMPLETED": "FINISHED"}
 _TERMINAL = {"FINISHED", "ERROR", "KILLED", "CANCELLED"}
 _MAX_TEXT = 2000  # characters kept of free text (stderr, JSON of structured values)
-_MAX_KEY = 64  # longest value kept verbatim in a data value's IRI; longer ones are hashed
+_MAX_KEY = 64  # longest value compared verbatim when matching used to generated values; longer ones are hashed
+_MAX_GENERATED = 100_000  # generated values remembered for matching; bounds memory on long dumps
 
 P = {name: _t(getattr(PROVML, name)) for name in PROVML.__annotations__}
 USED, GENERATED_BY, DERIVED = _t(PROV.used), _t(PROV.wasGeneratedBy), _t(PROV.wasDerivedFrom)
@@ -127,6 +128,7 @@ class EventMapper:
         self.graph = _t(graph)
         self.shared = _t(ids.shared_graph)
         self._statuses: dict[str, tuple[str, str]] = {}  # node -> (status, graph)
+        self._generated: dict[tuple[str, str, str], str] = {}  # (workflow, name, value key) -> node
         self._handlers = {
             "workflow": self._workflow,
             "task": self._task,
@@ -331,11 +333,9 @@ class EventMapper:
         if isinstance(stderr := record.get("stderr"), str) and stderr and _status(record.get("status")) == "ERROR":
             yield (node, P["errorMessage"], rdf.string(stderr[-_MAX_TEXT:]), graph)
         for name, value in (record.get("used") or {}).items():
-            entity = yield from self._data_value(workflow_id, name, value)
-            yield (node, USED, entity, graph)
+            yield from self._data_value(node, workflow_id, name, value, "input")
         for name, value in (record.get("generated") or {}).items():
-            entity = yield from self._data_value(workflow_id, name, value)
-            yield (entity, GENERATED_BY, node, graph)
+            yield from self._data_value(node, workflow_id, name, value, "output")
         for dependency in record.get("dependencies") or ():
             yield (node, INFORMED_BY, _t(self.ids.task(workflow_id, dependency)), graph)
         yield from self._who_and_where(node, record, graph)
@@ -346,14 +346,31 @@ class EventMapper:
             if isinstance(block, dict) and hostname is not None and timestamp is not None:
                 yield from self._samples(node, hostname, timestamp, block)
 
-    def _data_value(self, workflow_id: str, name: str, value: Any) -> Iterator[Quad]:
-        """Yield the description of a used or generated value; return its node."""
-        entity = _t(self.ids.value(workflow_id, name, _value_key(value)))
+    def _data_value(self, execution: str, workflow_id: str, name: str, value: Any, role: str) -> Iterator[Quad]:
+        """Yield a value an execution used (input) or generated (output); return its node.
+
+        A generated value is the execution's own. A used value is the one an earlier task of
+        the dump generated under the same name with the same content, if any (how Flowcept
+        chains tasks), else the execution's own input.
+        """
+        key = (workflow_id, name, _value_key(value))
+        if role == "input" and (entity := self._generated.get(key)) is not None:
+            yield (execution, USED, entity, self.graph)
+            return entity
+        entity = f"{execution[:-1]}/{'in' if role == 'input' else 'out'}/{segment(name)}>"
+        if role == "output":
+            self._generated[key] = entity
+            if len(self._generated) > _MAX_GENERATED:
+                del self._generated[next(iter(self._generated))]
         yield (entity, A, P["DataValue"], self.graph)
         yield (entity, A, ENTITY, self.graph)
         yield (entity, LABEL, rdf.string(name), self.graph)
         if value is not None:
             yield (entity, P["value"], _value_literal(value), self.graph)
+        if role == "input":
+            yield (execution, USED, entity, self.graph)
+        else:
+            yield (entity, GENERATED_BY, execution, self.graph)
         return entity
 
     def _param(self, record: dict[str, Any]) -> Iterator[Quad]:
@@ -456,14 +473,16 @@ class EventMapper:
     def _data(self, record: dict[str, Any]) -> Iterator[Quad]:
         reference = record.get("sha256") or record.get("location")
         if reference is None:
-            node = yield from self._data_value(record["workflow_id"], record["name"], record.get("value"))
+            node = yield from self._data_value(
+                self._execution(record), record["workflow_id"], record["name"], record.get("value"), record["role"]
+            )
             yield from self._concepts(node, record, self.graph)
-        else:
-            node = _t(self.ids.value(record["workflow_id"], record["name"], _value_key(reference)))
-            yield (node, A, P["DataReference"], self.shared)
-            yield (node, A, ENTITY, self.shared)
-            yield (node, LABEL, rdf.string(record["name"]), self.shared)
-            yield from self._file_facts(node, record)
+            return
+        node = _t(self.ids.value(record["workflow_id"], record["name"], _value_key(reference)))
+        yield (node, A, P["DataReference"], self.shared)
+        yield (node, A, ENTITY, self.shared)
+        yield (node, LABEL, rdf.string(record["name"]), self.shared)
+        yield from self._file_facts(node, record)
         yield from self._link(node, record, None)
 
     def _agent(self, record: dict[str, Any]) -> Iterator[Quad]:

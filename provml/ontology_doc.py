@@ -127,7 +127,7 @@ def class_diagram_dot() -> str:
                 )
                 external.update((domain, range_))
     for group, title, fill, font in _CLUSTERS:
-        lines.append(f'  subgraph cluster_{group} {{ label="{title}"; style="rounded"; color="#999";')
+        lines.append(f'  subgraph cluster_{group} {{ label="{title}"; style="rounded"; color=gray60;')
         lines += [
             f'    "{_curie(c)}" [label="{c[len(PROVML_NS):]}", fillcolor="{fill}", fontcolor="{font}"];'
             for c in classes
@@ -136,7 +136,7 @@ def class_diagram_dot() -> str:
         lines.append("  }")
     for prefix, title, fill in _EXTERNAL_CLUSTERS:
         members = sorted(c for c in external if c.startswith(_CURIES[prefix]))
-        lines.append(f'  subgraph cluster_{prefix} {{ label="{title}"; style="rounded,dashed"; color="#999";')
+        lines.append(f'  subgraph cluster_{prefix} {{ label="{title}"; style="rounded,dashed"; color=gray60;')
         lines += [f'    "{_curie(c)}" [fillcolor="{fill}"];' for c in members]
         lines.append("  }")
     return "\n".join([*lines, *sorted(edges), "}", ""])
@@ -202,8 +202,9 @@ def markdown() -> str:
         "",
         "Every provml class is a subclass of a PROV-O class, so generic PROV tools and queries see "
         "activities, entities and agents. Where ML Schema has a counterpart, the class is also a "
-        "subclass of it: executions of learning stages are `mls:Run`s, specifications are "
-        "`mls:InformationEntity`s. ML Schema itself has no PROV-O alignment; the two sides fit "
+        "subclass of it (table below): studies, experiments and learning-stage executions are ML "
+        "Schema processes (`mls:Study`, `mls:Experiment`, `mls:Run`), the others ML Schema information "
+        "entities or qualities. ML Schema itself has no PROV-O alignment; the two sides fit "
         "because PROV-O's activities and entities are disjoint just like ML Schema's processes and "
         "information entities, and HermiT finds the merged ontology consistent and coherent.",
         "",

@@ -4,13 +4,16 @@ owlready2 is an optional extra (``pip install "provml[reasoning]"``) and HermiT 
 Nothing is fetched from the network: owlready2 cannot read Turtle, so each ontology file is
 converted to N-Triples with rdflib, and the two imported ontologies are loaded into the World
 first under their import IRIs, so that owlready2 finds them already loaded when it follows the
-``owl:imports`` of ``provml.ttl``.
+``owl:imports`` of ``provml.ttl``. owlready2 warns on stderr that PROV-O declares
+``prov:wasRevisionOf`` and ``prov:specializationOf`` both as annotation and object properties;
+that is a known quirk of PROV-O and harmless here.
 """
 
 from __future__ import annotations
 
 import io
 import shutil
+import types
 from typing import TYPE_CHECKING
 
 import rdflib
@@ -19,8 +22,6 @@ from provml.errors import ProvmlError
 from provml.resources import ontology_file
 
 if TYPE_CHECKING:
-    import types
-
     import owlready2
 
 # Files in import order: the imported ontologies under the IRIs provml.ttl imports them by.
@@ -57,7 +58,7 @@ def check_consistency(world: owlready2.World) -> list[str]:
     try:
         owlready2.sync_reasoner(world, infer_property_values=False, debug=0)
     except owlready2.OwlReadyInconsistentOntologyError as exc:
-        raise ProvmlError("the ontology is inconsistent (HermiT found no model)") from exc
+        raise ProvmlError("inconsistent: HermiT found no model of the ontologies and individuals") from exc
     except owlready2.OwlReadyJavaError as exc:
         message = str(exc).strip().splitlines()[-1]
         raise ProvmlError(f"HermiT failed: {message}") from exc

@@ -160,13 +160,23 @@ def test_training_execution_is_an_activity_and_a_run(with_imports: Graph) -> Non
 
 @pytest.fixture(scope="module")
 def reasoned() -> tuple[Any, list[str]]:
-    """The ontology and one training execution, after HermiT ran over them."""
+    """The ontology with two individuals, after HermiT ran over them.
+
+    ``run1`` is typed provml:TrainingExecution; ``run2`` has no type, only a hyperparameter setting.
+    """
     if shutil.which("java") is None:
         pytest.skip("HermiT needs Java, and `java` is not on PATH")
     world = reasoning.load_ontology_world()
     with world.get_ontology("https://example.org/run#"):
         world[PROVML.TrainingExecution]("run1")
+        setting = world[PROVML.HyperparameterSetting]("learning-rate")
+        run2 = world["http://www.w3.org/2002/07/owl#Thing"]("run2")
+        world[PROVML.hasHyperparameterSetting][run2] = [setting]
     return world, reasoning.check_consistency(world)
+
+
+def inferred_types(world: Any, individual: str) -> set[str]:
+    return {getattr(c, "iri", "") for c in world[individual].INDIRECT_is_a}
 
 
 @pytest.mark.slow
@@ -178,9 +188,17 @@ def test_hermit_finds_the_ontology_consistent_and_coherent(reasoned: tuple[Any, 
 @pytest.mark.slow
 def test_hermit_infers_a_training_execution_is_an_activity_and_a_run(reasoned: tuple[Any, list[str]]) -> None:
     world, _ = reasoned
-    run = world["https://example.org/run#run1"]
-    inferred = {getattr(c, "iri", None) for c in run.INDIRECT_is_a}
-    assert {PROV_NS + "Activity", MLS_NS + "Run", PROVML.LearningStageExecution} <= inferred
+    expected = {PROV_NS + "Activity", MLS_NS + "Run", PROVML.LearningStageExecution}
+    assert expected <= inferred_types(world, "https://example.org/run#run1")
+
+
+@pytest.mark.slow
+def test_hermit_infers_what_has_a_hyperparameter_setting_is_an_activity_and_a_run(
+    reasoned: tuple[Any, list[str]],
+) -> None:
+    world, _ = reasoned
+    # From the domains of prov:used and mls:hasInput, the super-properties of hasHyperparameterSetting.
+    assert {PROV_NS + "Activity", MLS_NS + "Run"} <= inferred_types(world, "https://example.org/run#run2")
 
 
 def test_docs_are_up_to_date() -> None:
