@@ -234,6 +234,12 @@ def query(
 # -- graphs, drop, export, stats -----------------------------------------------------------
 
 
+def _graph_of(db: Store, graph: str) -> str:
+    """Return the graph IRI named by ``graph``: the IRI itself, or the path of the file loaded into it."""
+    source = str(Path(graph).resolve()) if Path(graph).exists() else None
+    return next((d.graph for d in db.dumps() if source is not None and d.source == source), graph)
+
+
 @app.command()
 def graphs(store: StoreOption = None) -> None:
     """List the loaded dumps: graph, source, loader, triple count, time of loading.
@@ -258,16 +264,16 @@ def drop(
     Example: provml drop runs/train-003.jsonl
     """
     with _open(store) as db:
-        source = str(Path(graph).resolve()) if Path(graph).exists() else None
-        match = next((d.graph for d in db.dumps() if d.graph == graph or d.source == source), graph)
-        info = db.drop(match)
+        info = db.drop(_graph_of(db, graph))
     out.print(f"dropped {info.graph} ({info.triples:,} triples from {info.source})")
 
 
 @app.command()
 def export(
     format: Annotated[str, typer.Option("--format", "-f", help=f"One of {', '.join(RDF_FORMATS)}.")] = "trig",
-    graph: Annotated[Optional[str], typer.Option("--graph", "-g", help="Export only this named graph.")] = None,
+    graph: Annotated[
+        Optional[str], typer.Option("--graph", "-g", help="Export only this graph (its IRI or the file loaded into it).")
+    ] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file [default: stdout].")] = None,
     store: StoreOption = None,
 ) -> None:
@@ -276,6 +282,7 @@ def export(
     Example: provml export --format nquads -o backup.nq
     """
     with _open(store) as db:
+        graph = _graph_of(db, graph) if graph is not None else None
         if output is None:
             db.export(sys.stdout.buffer, format, graph=graph)
             sys.stdout.buffer.flush()

@@ -172,6 +172,14 @@ class EventMapper:
         yield (node, A, ACTIVITY, self.shared)
         yield (node, P["sourceId"], rdf.string(workflow_id), self.shared)
 
+    def _workflow_name(self, workflow: str, name: str) -> Iterator[Quad]:
+        plan = _t(self.ids.workflow_plan(name))
+        yield (workflow, LABEL, rdf.string(name), self.shared)
+        yield (plan, A, P["Workflow"], self.shared)
+        yield (plan, A, ENTITY, self.shared)
+        yield (plan, LABEL, rdf.string(name), self.shared)
+        yield (workflow, P["executionOf"], plan, self.shared)
+
     def _study(self, workflow: str, campaign_id: str) -> Iterator[Quad]:
         study = _t(self.ids.study(campaign_id))
         yield (study, A, P["Study"], self.shared)
@@ -257,12 +265,7 @@ class EventMapper:
         shared = self.shared
         yield from self._workflow_node(workflow_id)
         if (name := record.get("name")) is not None:
-            plan = _t(self.ids.workflow_plan(name))
-            yield (node, LABEL, rdf.string(name), shared)
-            yield (plan, A, P["Workflow"], shared)
-            yield (plan, A, ENTITY, shared)
-            yield (plan, LABEL, rdf.string(name), shared)
-            yield (node, P["executionOf"], plan, shared)
+            yield from self._workflow_name(node, name)
         if (campaign_id := record.get("campaign_id")) is not None:
             yield from self._study(node, campaign_id)
         if (parent := record.get("parent_workflow_id")) is not None:
@@ -322,6 +325,8 @@ class EventMapper:
         yield (node, P["partOf"], _t(self.ids.task(workflow_id, parent)) if parent else workflow, graph)
         if (campaign_id := record.get("campaign_id")) is not None:
             yield from self._study(workflow, campaign_id)
+        if (workflow_name := record.get("workflow_name")) is not None:
+            yield from self._workflow_name(workflow, workflow_name)
         if (activity_id := record.get("activity_id")) is not None:
             plan = _t(self.ids.task_plan(activity_id))
             yield (plan, A, plan_class, self.shared)

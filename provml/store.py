@@ -360,13 +360,14 @@ class Store:
         if format not in RDF_FORMATS:
             raise StoreError(f"unknown export format {format!r}; use one of {', '.join(RDF_FORMATS)}")
         rdf_format = RDF_FORMATS[format]
+        prefixes = {**PREFIXES, "id": self.ids.base}
         if graph is not None:
             node = ox.NamedNode(graph)
             if not self._store.contains_named_graph(node):
                 raise StoreError(f"no such graph: {graph} (see `provml graphs`)")
-            self._store.dump(output, rdf_format, from_graph=node)
+            self._store.dump(output, rdf_format, from_graph=node, prefixes=prefixes)
         elif rdf_format.supports_datasets:
-            self._store.dump(output, rdf_format)
+            self._store.dump(output, rdf_format, prefixes=prefixes)
         else:
             union = self._store.query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
             union.serialize(output, rdf_format)

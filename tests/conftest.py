@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+os.environ["COLUMNS"] = "250"  # rich tables in CLI output are read by the tests: do not truncate cells
 
 import pytest
 

@@ -1,0 +1,124 @@
+"""One benchmark sample in a fresh interpreter; prints one JSON object on stdout.
+
+    python _worker.py provml LIFECYCLE_DIR STORE   # provml load of every event file, then close
+    python _worker.py bulk   NQUADS STORE          # pyoxigraph bulk_load + flush
+    python _worker.py rdflib NQUADS                # rdflib Dataset.parse
+    python _worker.py lineage SPEC_JSON            # lineage query latency on several stores
+
+Load samples report ``seconds`` (timed after the imports), ``quads`` (None for rdflib) and
+``peak_rss_mb`` (this process's peak resident set, taken when the timed work ends).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+QUERY_SAMPLES = 50  # at most this many timed queries per layout...
+QUERY_BUDGET_S = 20.0  # ...or as many as fit in this many seconds
+QUERY_WARMUPS = 2
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _count(store: Path) -> int:
+    import pyoxigraph as ox
+
+    return len(ox.Store(str(store)))
+
+
+def _provml(lifecycle: str, store: str) -> Callable[[], None]:
+    from data import load_lifecycle
+
+    from provml.store import Store
+
+    def run() -> None:
+        with Store(store) as opened:
+            load_lifecycle(Path(lifecycle), opened)
+
+    return run
+
+
+def _bulk(nquads: str, store: str) -> Callable[[], None]:
+    import pyoxigraph as ox
+
+    def run() -> None:
+        opened = ox.Store(store)
+        opened.bulk_load(path=nquads, format=ox.RdfFormat.N_QUADS)
+        opened.flush()
+
+    return run
+
+
+def _rdflib(nquads: str) -> Callable[[], None]:
+    from rdflib import Dataset
+
+    kept: list[Dataset] = []
+
+    def run() -> None:
+        dataset = Dataset()
+        dataset.parse(nquads, format="nquads")
+        kept.append(dataset)  # freed after the measurement, like the stores' memory
+
+    return run
+
+
+def load_sample(method: str, args: list[str]) -> dict[str, Any]:
+    """Time one load; the store (if any) is released before the clock stops."""
+    prepare = {"provml": _provml, "bulk": _bulk, "rdflib": _rdflib}[method]
+    run = prepare(*args)
+    started = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - started
+    peak = _peak_rss_mb()
+    quads = _count(Path(args[1])) if len(args) > 1 else None
+    return {"seconds": seconds, "quads": quads, "peak_rss_mb": peak}
+
+
+def lineage(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time the lineage query on each layout, round-robin: warm-ups, then bounded samples.
+
+    ``spec`` holds ``query``, ``model`` and ``layouts``: a list of [name, store path, union default graph].
+    """
+    from provml.store import Store
+
+    stores = {name: (Store(path), union) for name, path, union in spec["layouts"]}
+    result: dict[str, Any] = {}
+    for name, (store, union) in stores.items():
+        assert store.query(f"ASK {{ {spec['model']} ?p ?o }}", union=union), f"{spec['model']} not in {name}"
+        rows = [tuple(t.value if t else None for t in row) for row in store.query(spec["query"], union=union)]
+        result[name] = {"rows": len(rows), "distinct_rows": sorted(set(rows)), "quads": store.stats()["quads"],
+                        "samples_ms": [], "spent_s": 0.0}
+    for _ in range(QUERY_WARMUPS - 1):  # the query above was the first warm-up
+        for store, union in stores.values():
+            store.query(spec["query"], union=union).rows()
+    active = list(stores)
+    while active:
+        for name in list(active):
+            store, union = stores[name]
+            started = time.perf_counter()
+            store.query(spec["query"], union=union).rows()
+            elapsed = time.perf_counter() - started
+            entry = result[name]
+            entry["samples_ms"].append(elapsed * 1000)
+            entry["spent_s"] += elapsed
+            if len(entry["samples_ms"]) >= QUERY_SAMPLES or entry["spent_s"] >= QUERY_BUDGET_S:
+                active.remove(name)
+    return result
+
+
+def main(argv: list[str]) -> None:
+    method, *args = argv
+    result = lineage(json.loads(args[0])) if method == "lineage" else load_sample(method, args)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

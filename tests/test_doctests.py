@@ -1,0 +1,39 @@
+"""The examples in docstrings are tests: run them for every provml module.
+
+pytest's --doctest-modules would import loaders/ as ``loaders`` instead of ``provml.loaders``,
+so the modules are imported by their package names here.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import provml
+import provml.loaders
+import provml.server
+
+MODULES = sorted(
+    {
+        *(f"provml.{m.name}" for m in pkgutil.iter_modules(provml.__path__) if m.name != "__main__"),
+        *(f"provml.loaders.{m.name}" for m in pkgutil.iter_modules(provml.loaders.__path__)),
+        "provml.loaders",
+        "provml",
+    }
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {name}"
+
+
+def test_the_modules_with_examples_have_them() -> None:
+    with_examples = [name for name in MODULES if doctest.DocTestFinder().find(importlib.import_module(name))
+                     and any(t.examples for t in doctest.DocTestFinder().find(importlib.import_module(name)))]
+    assert {"provml.rdf", "provml.ids", "provml.events", "provml.store", "provml.vocab", "provml.loaders"} <= set(with_examples)
