@@ -12,7 +12,6 @@ Load samples report ``seconds`` (timed after the imports), ``quads`` (None for r
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -25,7 +24,9 @@ QUERY_WARMUPS = 2
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """This process's peak RSS: VmHWM, since ``ru_maxrss`` keeps the parent's peak across fork + exec."""
+    status = Path("/proc/self/status").read_text().split()
+    return int(status[status.index("VmHWM:") + 1]) / 1024  # kB
 
 
 def _count(store: Path) -> int:

@@ -131,7 +131,7 @@ def load_section(methods: list[Method], reference: int, target: int) -> tuple[li
         f"## 1. Load rate ({size_label(target)} target: {reference:,} quads)",
         "",
         "One fresh subprocess per sample, methods interleaved round-robin; time measured inside the worker",
-        "(imports excluded), peak RSS = the worker's `ru_maxrss`. `provml` loads every event file of the",
+        "(imports excluded), peak RSS = the worker's `VmHWM` (`ru_maxrss` would include the parent's peak). `provml` loads every event file of the",
         "lifecycle as `provml load DIR` does (events loader + `Store.load` per file, then `close()`, which flushes);",
         "`oxigraph bulk_load` = `pyoxigraph.Store(path).bulk_load(path=all.nq, format=RdfFormat.N_QUADS)` + `flush()`",
         "where `all.nq` is the N-Quads export of the provml-loaded store (the same quads);",

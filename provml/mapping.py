@@ -15,7 +15,7 @@ from the ontology.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -73,6 +73,29 @@ _MAX_KEY = 64  # longest value compared verbatim when matching used to generated
 _MAX_GENERATED = 100_000  # generated values remembered for matching; bounds memory on long dumps
 
 P = {name: _t(getattr(PROVML, name)) for name in PROVML.__annotations__}
+
+# optional record fields copied as they are: (field, PROV-ML property, literal maker)
+_FILE_FIELDS = (
+    ("location", "location", lambda v: rdf.typed(v, XSD.anyURI)),
+    ("sha256", "sha256", rdf.string),
+    ("size_bytes", "sizeBytes", rdf.integer),
+    ("version", "version", rdf.string),
+)
+_ENVIRONMENT_FIELDS = (
+    ("python", "pythonVersion", lambda v: rdf.string(str(v))),
+    ("platform", "platform", lambda v: rdf.string(str(v))),
+    ("command_line", "commandLine", lambda v: rdf.string(str(v))),
+)
+_HOST_FIELDS = (
+    ("cpu_count", "cpuCount", rdf.integer),
+    ("memory_bytes", "memoryTotalBytes", rdf.integer),
+    ("platform", "platform", rdf.string),
+)
+_GPU_FIELDS = (
+    ("name", "platform", rdf.string),  # the GPU's model name
+    ("memory_bytes", "memoryTotalBytes", rdf.integer),
+    ("uuid", "sourceId", rdf.string),
+)
 USED, GENERATED_BY, DERIVED = _t(PROV.used), _t(PROV.wasGeneratedBy), _t(PROV.wasDerivedFrom)
 ASSOCIATED, INFORMED_BY = _t(PROV.wasAssociatedWith), _t(PROV.wasInformedBy)
 STARTED, ENDED, GENERATED_AT = _t(PROV.startedAtTime), _t(PROV.endedAtTime), _t(PROV.generatedAtTime)
@@ -233,6 +256,14 @@ class EventMapper:
                 yield from quads
                 yield (node, P["usedGPU"], gpu, graph)
 
+    def _fields(
+        self, node: str, record: dict[str, Any], spec: tuple[tuple[str, str, Callable[[Any], str]], ...], graph: str
+    ) -> Iterator[Quad]:
+        """Yield ``node prop term(value)`` for each ``(field, prop, term)`` of ``spec`` the record has."""
+        for field, prop, term in spec:
+            if (value := record.get(field)) is not None:
+                yield (node, P[prop], term(value), graph)
+
     def _concepts(self, node: str, record: dict[str, Any], graph: str) -> Iterator[Quad]:
         for concept in record.get("domain_concepts") or ():
             yield (node, P["domainConcept"], rdf.iri(concept), graph)
@@ -247,14 +278,7 @@ class EventMapper:
 
     def _file_facts(self, node: str, record: dict[str, Any]) -> Iterator[Quad]:
         """Yield where a file-like thing lives and what it holds (location, digest, size...)."""
-        if (location := record.get("location")) is not None:
-            yield (node, P["location"], rdf.typed(location, XSD.anyURI), self.shared)
-        if (sha256 := record.get("sha256")) is not None:
-            yield (node, P["sha256"], rdf.string(sha256), self.shared)
-        if (size := record.get("size_bytes")) is not None:
-            yield (node, P["sizeBytes"], rdf.integer(size), self.shared)
-        if (version := record.get("version")) is not None:
-            yield (node, P["version"], rdf.string(version), self.shared)
+        yield from self._fields(node, record, _FILE_FIELDS, self.shared)
         yield from self._concepts(node, record, self.shared)
 
     # -- record types ------------------------------------------------------------------
@@ -303,9 +327,7 @@ class EventMapper:
         env = _t(self.ids.environment(digest))
         yield (env, A, P["Environment"], self.shared)
         yield (env, A, ENTITY, self.shared)
-        for field, prop in (("python", "pythonVersion"), ("platform", "platform"), ("command_line", "commandLine")):
-            if (value := environment.get(field)) is not None:
-                yield (env, P[prop], rdf.string(str(value)), self.shared)
+        yield from self._fields(env, environment, _ENVIRONMENT_FIELDS, self.shared)
         for package, version in sorted((environment.get("packages") or {}).items()):
             yield (env, P["package"], rdf.string(f"{package}=={version}"), self.shared)
         yield (node, P["hasEnvironment"], env, self.shared)
@@ -495,28 +517,17 @@ class EventMapper:
         yield from quads
         if (name := record.get("name")) is not None:
             yield (node, LABEL, rdf.string(name), self.shared)
-        if (version := record.get("version")) is not None:
-            yield (node, P["version"], rdf.string(version), self.shared)
+        yield from self._fields(node, record, (("version", "version", rdf.string),), self.shared)
 
     def _host(self, record: dict[str, Any]) -> Iterator[Quad]:
         hostname, shared = record["hostname"], self.shared
         node, quads = self._host_node(hostname)
         yield from quads
-        if (cpus := record.get("cpu_count")) is not None:
-            yield (node, P["cpuCount"], rdf.integer(cpus), shared)
-        if (memory := record.get("memory_bytes")) is not None:
-            yield (node, P["memoryTotalBytes"], rdf.integer(memory), shared)
-        if (system := record.get("platform")) is not None:
-            yield (node, P["platform"], rdf.string(system), shared)
+        yield from self._fields(node, record, _HOST_FIELDS, shared)
         for gpu_record in record.get("gpus") or ():
             gpu, quads = self._gpu_node(hostname, gpu_record["index"])
             yield from quads
-            if (name := gpu_record.get("name")) is not None:
-                yield (gpu, P["platform"], rdf.string(name), shared)
-            if (memory := gpu_record.get("memory_bytes")) is not None:
-                yield (gpu, P["memoryTotalBytes"], rdf.integer(memory), shared)
-            if (uuid := gpu_record.get("uuid")) is not None:
-                yield (gpu, P["sourceId"], rdf.string(uuid), shared)
+            yield from self._fields(gpu, gpu_record, _GPU_FIELDS, shared)
 
     def _telemetry(self, record: dict[str, Any]) -> Iterator[Quad]:
         yield from self._samples(self._execution(record), record["hostname"], record["timestamp"], record)

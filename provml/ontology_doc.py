@@ -53,7 +53,8 @@ def _curie(iri: URIRef) -> str:
     return f"<{iri}>"
 
 
-def _load() -> Graph:
+def ontology_graph() -> Graph:
+    """Return provml.ttl and the ontologies it imports (PROV-O, ML Schema) as one rdflib graph."""
     graph = Graph()
     for name in ("provml.ttl", "prov-o.ttl", "mls.ttl"):
         graph.parse(ontology_file(name), format="turtle")
@@ -99,7 +100,7 @@ def class_diagram_dot() -> str:
     PROV-O classes are on the left, the provml classes in the middle (grouped into prospective,
     retrospective, agents and bookkeeping) and the ML Schema classes on the right.
     """
-    graph = _load()
+    graph = ontology_graph()
     classes = _terms(graph, OWL.Class)
     lines = [
         "digraph provml {",
@@ -167,7 +168,7 @@ def _super_properties(graph: Graph, prop: URIRef) -> str:
 
 def markdown() -> str:
     """Return the full text of ``docs/ontology.md``."""
-    graph = _load()
+    graph = ontology_graph()
     classes = _terms(graph, OWL.Class)
     version = str(graph.value(ONTOLOGY, OWL.versionInfo))
     sources = {

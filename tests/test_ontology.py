@@ -66,10 +66,7 @@ def ontology() -> Graph:
 
 @pytest.fixture(scope="module")
 def with_imports() -> Graph:
-    graph = Graph()
-    for name in ("provml.ttl", "prov-o.ttl", "mls.ttl"):
-        graph.parse(ontology_file(name), format="turtle")
-    return graph
+    return ontology_doc.ontology_graph()
 
 
 def provml_terms(graph: Graph, kind: URIRef) -> set[str]:
