@@ -5,8 +5,9 @@
     python _worker.py rdflib NQUADS                # rdflib Dataset.parse
     python _worker.py lineage SPEC_JSON            # lineage query latency on several stores
 
-Load samples report ``seconds`` (timed after the imports), ``quads`` (None for rdflib) and
-``peak_rss_mb`` (this process's peak resident set, taken when the timed work ends).
+Load samples report ``seconds`` (timed after the imports), ``quads`` (None for rdflib),
+``peak_rss_mb`` (this process's peak resident set when the timed work ends) and ``base_rss_mb``
+(its resident set after the imports, before the timed work).
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ QUERY_BUDGET_S = 20.0  # ...or as many as fit in this many seconds
 QUERY_WARMUPS = 2
 
 
-def _peak_rss_mb() -> float:
-    """This process's peak RSS: VmHWM, since ``ru_maxrss`` keeps the parent's peak across fork + exec."""
+def _rss_mb(field: str) -> float:
+    """Return this process's ``VmRSS`` (now) or ``VmHWM`` (peak).
+
+    Not ``ru_maxrss``: Linux keeps the parent's peak in it across fork + exec.
+    """
     status = Path("/proc/self/status").read_text().split()
-    return int(status[status.index("VmHWM:") + 1]) / 1024  # kB
+    return int(status[status.index(field + ":") + 1]) / 1024  # kB
 
 
 def _count(store: Path) -> int:
@@ -66,7 +70,7 @@ def _rdflib(nquads: str) -> Callable[[], None]:
     def run() -> None:
         dataset = Dataset()
         dataset.parse(nquads, format="nquads")
-        kept.append(dataset)  # freed after the measurement, like the stores' memory
+        kept.append(dataset)  # freeing it is not part of parsing
 
     return run
 
@@ -75,12 +79,13 @@ def load_sample(method: str, args: list[str]) -> dict[str, Any]:
     """Time one load; the store (if any) is released before the clock stops."""
     prepare = {"provml": _provml, "bulk": _bulk, "rdflib": _rdflib}[method]
     run = prepare(*args)
+    base = _rss_mb("VmRSS")
     started = time.perf_counter()
     run()
     seconds = time.perf_counter() - started
-    peak = _peak_rss_mb()
+    peak = _rss_mb("VmHWM")
     quads = _count(Path(args[1])) if len(args) > 1 else None
-    return {"seconds": seconds, "quads": quads, "peak_rss_mb": peak}
+    return {"seconds": seconds, "quads": quads, "peak_rss_mb": peak, "base_rss_mb": base}
 
 
 def lineage(spec: dict[str, Any]) -> dict[str, Any]:
@@ -95,8 +100,10 @@ def lineage(spec: dict[str, Any]) -> dict[str, Any]:
     for name, (store, union) in stores.items():
         assert store.query(f"ASK {{ {spec['model']} ?p ?o }}", union=union), f"{spec['model']} not in {name}"
         rows = [tuple(t.value if t else None for t in row) for row in store.query(spec["query"], union=union)]
-        result[name] = {"rows": len(rows), "distinct_rows": sorted(set(rows)), "quads": store.stats()["quads"],
-                        "samples_ms": [], "spent_s": 0.0}
+        result[name] = {
+            "rows": len(rows), "distinct_rows": sorted(set(rows)), "quads": store.stats()["quads"],
+            "samples_ms": [], "spent_s": 0.0,
+        }
     for _ in range(QUERY_WARMUPS - 1):  # the query above was the first warm-up
         for store, union in stores.values():
             store.query(spec["query"], union=union).rows()

@@ -36,6 +36,7 @@ SAMPLE_TIMEOUT_S = 900  # no single sample may take longer than this
 BAR_LOAD_RATIO = 0.70  # provml triples/s >= 70% of bulk_load's
 BAR_MEMORY_RATIO = 2.0  # peak RSS at the target size < 2x the peak at a tenth of it
 BAR_LINEAGE_MS = 50.0  # lineage query p50 on the provml store
+NAIVE, SINGLE = "naive per-dump", "single default graph"
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Method:
     source: Path
     seconds: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
+    base_rss_mb: list[float] = field(default_factory=list)
     quads: int | None = None
 
     @property
@@ -58,6 +60,22 @@ class Method:
         return statistics.median(self.rss_mb)
 
 
+@dataclass(frozen=True)
+class Bar:
+    """A goal of the issue and how the run measured against it."""
+
+    goal: str
+    measured: str
+    passed: bool
+
+    @property
+    def verdict(self) -> str:
+        return "**PASS**" if self.passed else "**FAIL**"
+
+    def line(self) -> str:
+        return f"Bar: {self.goal}. Measured **{self.measured}**: {self.verdict}"
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -65,7 +83,7 @@ def log(message: str) -> None:
 def worker(*args: str) -> dict[str, Any]:
     """Run ``_worker.py`` with ``args`` in a fresh interpreter and return its JSON answer."""
     done = subprocess.run(
-        [sys.executable, str(WORKER), *args], capture_output=True, text=True, timeout=SAMPLE_TIMEOUT_S, cwd=HERE,
+        [sys.executable, str(WORKER), *args], capture_output=True, text=True, timeout=SAMPLE_TIMEOUT_S, cwd=HERE
     )
     if done.returncode != 0:
         raise RuntimeError(f"worker {args[0]} failed:\n{done.stderr}")
@@ -87,6 +105,7 @@ def sample(method: Method, store: Path) -> None:
     fresh(store)
     method.seconds.append(result["seconds"])
     method.rss_mb.append(result["peak_rss_mb"])
+    method.base_rss_mb.append(result["base_rss_mb"])
     if result["quads"] is not None:
         if method.quads not in (None, result["quads"]):
             raise AssertionError(f"{method.name}: {result['quads']} quads, earlier {method.quads}")
@@ -99,8 +118,8 @@ def sample(method: Method, store: Path) -> None:
 
 def machine() -> list[str]:
     """Describe the machine, OS and software versions, as report lines."""
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "?")
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
     meminfo = Path("/proc/meminfo").read_text().split()
     ram_gib = int(meminfo[meminfo.index("MemTotal:") + 1]) / 2**20
     packages = ", ".join(f"{name} {version(name)}" for name in ("provml", "pyoxigraph", "rdflib", "orjson"))
@@ -111,111 +130,124 @@ def machine() -> list[str]:
     ]
 
 
-def verdict(passed: bool) -> str:
-    return "**PASS**" if passed else "**FAIL**"
-
-
 def samples(values: list[float], digits: int) -> str:
     return " / ".join(f"{v:.{digits}f}" for v in values)
 
 
 def size_label(quads: int) -> str:
-    return f"{quads / 1e6:g}M" if quads >= 1_000_000 else f"{quads / 1e3:g}k"
+    return f"{quads / 1e6:.3g}M" if quads >= 1_000_000 else f"{quads / 1e3:.3g}k"
 
 
-def load_section(methods: list[Method], reference: int, target: int) -> tuple[list[str], float]:
-    """The load-rate table and the provml/bulk_load throughput ratio."""
-    rate = {m.name: reference / m.median_s for m in methods}
+def load_section(methods: list[Method], quads: int) -> tuple[list[str], Bar]:
+    """The load-rate table; the bar is provml's throughput relative to bulk_load's."""
+    rate = {m.name: quads / m.median_s for m in methods}
     bulk = rate["oxigraph bulk_load"]
     lines = [
-        f"## 1. Load rate ({size_label(target)} target: {reference:,} quads)",
+        f"## 1. Load rate ({quads:,} quads)",
         "",
         "One fresh subprocess per sample, methods interleaved round-robin; time measured inside the worker",
-        "(imports excluded), peak RSS = the worker's `VmHWM` (`ru_maxrss` would include the parent's peak). `provml` loads every event file of the",
-        "lifecycle as `provml load DIR` does (events loader + `Store.load` per file, then `close()`, which flushes);",
-        "`oxigraph bulk_load` = `pyoxigraph.Store(path).bulk_load(path=all.nq, format=RdfFormat.N_QUADS)` + `flush()`",
-        "where `all.nq` is the N-Quads export of the provml-loaded store (the same quads);",
-        '`rdflib` = `Dataset().parse(all.nq, format="nquads")` (in memory, for context).',
+        "(imports excluded); peak RSS = the worker's `VmHWM` (`ru_maxrss` would include the parent's peak).",
+        "- `provml`: every event file of the lifecycle loaded as `provml load DIR` does (events loader +",
+        "  `Store.load` per file, one named graph each), then `Store.close()`, which flushes;",
+        "- `oxigraph bulk_load`: `pyoxigraph.Store(path).bulk_load(path=all.nq, format=RdfFormat.N_QUADS)` +",
+        "  `flush()`, where `all.nq` is the N-Quads export of the provml-loaded store (the same quads);",
+        '- `rdflib Dataset.parse`: `Dataset().parse(all.nq, format="nquads")`, in memory, for context.',
         "",
         "| method | median s | triples/s | vs bulk_load | median peak RSS MB | samples s | samples RSS MB |",
         "|---|---|---|---|---|---|---|",
     ]
-    for m in methods:
-        lines.append(
-            f"| {m.name} | {m.median_s:.2f} | {rate[m.name]:,.0f} | {rate[m.name] / bulk:.2f}x | {m.median_rss:.0f} "
-            f"| {samples(m.seconds, 2)} | {samples(m.rss_mb, 0)} |"
-        )
+    lines += [
+        f"| {m.name} | {m.median_s:.2f} | {rate[m.name]:,.0f} | {rate[m.name] / bulk:.2f}x "
+        f"| {m.median_rss:.0f} | {samples(m.seconds, 2)} | {samples(m.rss_mb, 0)} |"
+        for m in methods
+    ]
     ratio = rate["provml"] / bulk
-    lines += ["", f"Bar: provml triples/s >= {BAR_LOAD_RATIO:.0%} of bulk_load triples/s. "
-              f"Measured **{ratio:.0%}** ({ratio:.2f}x) {verdict(ratio >= BAR_LOAD_RATIO)}", ""]
-    return lines, ratio
+    bar = Bar(f"provml triples/s >= {BAR_LOAD_RATIO:.0%} of bulk_load triples/s", f"{ratio:.0%}", ratio >= BAR_LOAD_RATIO)
+    return [*lines, "", bar.line(), ""], bar
 
 
-def memory_section(small: Method, large: Method, quick: bool) -> tuple[list[str], float]:
-    """The peak-RSS table of provml loads at two sizes and their ratio."""
-    ratio = large.median_rss / small.median_rss
+def memory_section(small: Method, large: Method, quick: bool) -> tuple[list[str], Bar]:
+    """The peak-RSS table of provml loads at two sizes; the bar is their ratio."""
     assert small.quads is not None and large.quads is not None
+    ratio = large.median_rss / small.median_rss
     lines = [
         f"## 2. Memory: provml load at {size_label(small.quads)} vs {size_label(large.quads)} triples",
         "",
-        "Same method as the provml row of table 1 (the large size *is* that row), one subprocess per sample."
+        "Same method as the provml row of table 1 (the larger size *is* that row), one subprocess per sample."
         + (" Quick mode: 10k vs 100k instead of 100k vs 1M." if quick else ""),
         "",
-        "| quads | median peak RSS MB | samples RSS MB | median s | samples s |",
-        "|---|---|---|---|---|",
+        "| quads | median peak RSS MB | samples RSS MB | RSS after imports MB | median s | samples s |",
+        "|---|---|---|---|---|---|",
     ]
-    for m in (small, large):
-        lines.append(f"| {m.quads:,} | {m.median_rss:.0f} | {samples(m.rss_mb, 0)} | {m.median_s:.2f} | {samples(m.seconds, 2)} |")
-    lines += ["", f"Bar: peak RSS at {size_label(large.quads)} < {BAR_MEMORY_RATIO:g}x the peak at {size_label(small.quads)}. "
-              f"Measured **{ratio:.2f}x** {verdict(ratio < BAR_MEMORY_RATIO)}", ""]
-    return lines, ratio
+    lines += [
+        f"| {m.quads:,} | {m.median_rss:.0f} | {samples(m.rss_mb, 0)} | {statistics.median(m.base_rss_mb):.0f} "
+        f"| {m.median_s:.2f} | {samples(m.seconds, 2)} |"
+        for m in (small, large)
+    ]
+    goal = f"peak RSS at {size_label(large.quads)} < {BAR_MEMORY_RATIO:g}x the peak at {size_label(small.quads)}"
+    bar = Bar(goal, f"{ratio:.2f}x", ratio < BAR_MEMORY_RATIO)
+    return [*lines, "", bar.line(), ""], bar
 
 
-def lineage_section(result: dict[str, Any], model: str) -> tuple[list[str], float]:
-    """The lineage-latency table of the three layouts and their ratios."""
+def lineage_section(result: dict[str, Any], model: str) -> tuple[list[str], Bar]:
+    """The lineage-latency table of the three layouts; the bar is the provml store's p50."""
     p50 = {name: statistics.median(entry["samples_ms"]) for name, entry in result.items()}
-    provml = p50["provml"]
     lines = [
         "## 3. Lineage query",
         "",
-        f"`provml.demo.LINEAGE` for the deployed model `{model}`: its ancestors (models, learning, domain and raw",
-        "datasets) across the deployment, evaluation, training and curation dumps. On-disk stores, queried through",
-        f"`provml.store.Store.query`; {_worker_constants()}, layouts interleaved round-robin. Layouts of the same data:",
+        f"`provml.demo.LINEAGE` for the deployed model `{model}`: its ancestors (models; learning, domain",
+        "and raw datasets) across the deployment, evaluation, training and curation dumps. On-disk stores, queried",
+        f"through `provml.store.Store.query`; {QUERY_WARMUPS} warm-ups, then up to {QUERY_SAMPLES} timed runs per",
+        f"layout (fewer once they took {QUERY_BUDGET_S:g} s), results fully materialised, layouts interleaved",
+        "round-robin. Three layouts of the same data:",
         "",
-        "- `provml`: the store loaded by provml (one named graph per dump, shared descriptions in one shared graph), union default graph;",
-        "- `naive per-dump`: `all.nq` plus, in every dump graph, a copy of each shared-graph triple whose subject the dump",
-        "  mentions (what a loader without a shared graph writes), bulk-loaded; union default graph;",
-        "- `single default graph`: every triple of `all.nq` in the default graph (graph names dropped); no union.",
+        "- `provml`: the store provml loaded (one named graph per dump, shared descriptions in one shared graph),",
+        "  union default graph;",
+        f"- `{NAIVE}`: `all.nq` plus, in every dump graph, a copy of each shared-graph triple whose subject",
+        "  the dump mentions (what a loader without a shared graph writes), bulk-loaded; union default graph;",
+        f"- `{SINGLE}`: every triple of `all.nq` in the default graph (graph names dropped); no union.",
         "",
         "| layout | quads | rows | distinct rows | p50 ms | n | min ms | max ms |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, entry in result.items():
         ms = entry["samples_ms"]
-        lines.append(f"| {name} | {entry['quads']:,} | {entry['rows']:,} | {len(entry['distinct_rows'])} "
-                     f"| {p50[name]:.2f} | {len(ms)} | {min(ms):.2f} | {max(ms):.2f} |")
-    naive_rows = result["naive per-dump"]["rows"]
+        lines.append(
+            f"| {name} | {entry['quads']:,} | {entry['rows']:,} | {len(entry['distinct_rows'])} "
+            f"| {p50[name]:.2f} | {len(ms)} | {min(ms):.2f} | {max(ms):.2f} |"
+        )
+    provml = p50["provml"]
+    bar = Bar(f"p50 < {BAR_LINEAGE_MS:g} ms on the provml store", f"{provml:.2f} ms", provml < BAR_LINEAGE_MS)
     lines += [
         "",
-        "The three layouts give the same distinct rows (asserted). The union default graph keeps a triple once per graph",
-        f"that holds it, so on the naive layout the query returns every answer many times ({naive_rows:,} rows): the trap",
-        "costs correctness (duplicates) as well as time.",
+        f"Ratios of p50s: {NAIVE} / provml = **{p50[NAIVE] / provml:.1f}x**; "
+        f"provml / {SINGLE} = **{provml / p50[SINGLE]:.2f}x**.",
         "",
-        f"Ratios (p50): naive / provml = **{p50['naive per-dump'] / provml:.1f}x**; "
-        f"provml / single default graph = **{provml / p50['single default graph']:.1f}x**.",
+        bar.line(),
         "",
-        f"Bar: p50 < {BAR_LINEAGE_MS:g} ms on the provml store. Measured **{provml:.2f} ms** {verdict(provml < BAR_LINEAGE_MS)}",
+        "The three layouts give the same distinct rows (asserted). Under the union default graph a triple counts",
+        "once per graph that holds it, so on the naive layout the query returns each answer many times",
+        f"({result[NAIVE]['rows']:,} rows): the trap costs correctness (duplicates) as well as time.",
         "",
         "Raw samples (ms):",
         "",
     ]
     lines += [f"- {name}: {samples(entry['samples_ms'], 2)}" for name, entry in result.items()]
-    return [*lines, ""], provml
+    return [*lines, ""], bar
 
 
-def _worker_constants() -> str:
-    return (f"{QUERY_WARMUPS} warm-ups, then up to {QUERY_SAMPLES} timed runs per layout "
-            f"(fewer if they exceed {QUERY_BUDGET_S:g} s), results fully materialised")
+REPRODUCE = """## How to reproduce
+
+```
+pip install -e .            # provml with pyoxigraph, rdflib, orjson
+python benchmarks/run.py    # full run: 1M triples, 3 repeats; writes docs/BENCHMARKS.md
+python benchmarks/run.py --quick --output /tmp/bench.md   # 100k triples, 2 repeats (CI smoke)
+```
+
+Options: `--size N` (target triples), `--repeat N`, `--skip-rdflib`, `--work DIR` (data and stores,
+default `benchmarks/work/`, git-ignored), `--output PATH`. Absolute numbers depend on the machine and
+on what else runs on it; compare the ratios, which are taken within one run.
+"""
 
 
 # -- main ----------------------------------------------------------------------------------
@@ -226,9 +258,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="100k triples, 2 repeats: a smoke run for CI")
     parser.add_argument("--size", type=int, help="target triple count (default 1M, 100k with --quick)")
     parser.add_argument("--repeat", type=int, help="samples per method (default 3, 2 with --quick)")
-    parser.add_argument("--skip-rdflib", action="store_true", help="leave out rdflib Dataset.parse (~60 s a sample at 1M)")
+    parser.add_argument("--skip-rdflib", action="store_true", help="leave out rdflib (~60 s a sample at 1M)")
     parser.add_argument("--work", type=Path, default=HERE / "work", help="directory for data and stores")
-    parser.add_argument("--output", type=Path, default=HERE.parent / "docs" / "BENCHMARKS.md", help="report to write")
+    parser.add_argument("--output", type=Path, default=HERE.parent / "docs" / "BENCHMARKS.md", help="report path")
     args = parser.parse_args(argv)
     args.size = args.size or (100_000 if args.quick else 1_000_000)
     args.repeat = args.repeat or (2 if args.quick else 3)
@@ -267,57 +299,46 @@ def main(argv: list[str]) -> None:
     naive, single = fresh(work / "naive-store"), fresh(work / "single-store")
     data.build_naive(nquads, naive)
     data.build_single(nquads, single)
-    query = LINEAGE.format(model=large.deployed_model)
-    layouts = [["provml", str(reference), True], ["naive per-dump", str(naive), True], ["single default graph", str(single), False]]
-    lineage = worker("lineage", json.dumps({"query": query, "model": large.deployed_model, "layouts": layouts}))
+    spec = {
+        "query": LINEAGE.format(model=large.deployed_model),
+        "model": large.deployed_model,
+        "layouts": [["provml", str(reference), True], [NAIVE, str(naive), True], [SINGLE, str(single), False]],
+    }
+    lineage = worker("lineage", json.dumps(spec))
     answers = [entry["distinct_rows"] for entry in lineage.values()]
     assert answers[0] and all(a == answers[0] for a in answers), "every layout must give the same lineage"
-    assert lineage["provml"]["rows"] == lineage["single default graph"]["rows"] == len(answers[0])
+    assert lineage["provml"]["rows"] == lineage[SINGLE]["rows"] == len(answers[0]), "no duplicate rows"
+    for path in (naive, single, reference):
+        fresh(path)
 
-    load_lines, load_ratio = load_section(methods, quads, args.size)
-    memory_lines, memory_ratio = memory_section(small_load, methods[0], args.quick)
-    lineage_lines, lineage_p50 = lineage_section(lineage, large.deployed_model)
+    sections = [
+        load_section(methods, quads),
+        memory_section(small_load, methods[0], args.quick),
+        lineage_section(lineage, large.deployed_model),
+    ]
     minutes = (time.perf_counter() - started) / 60
-    command = shlex.join(["python", *([os.path.relpath(sys.argv[0])] if sys.argv[0] else []), *argv])
+    command = shlex.join(["python", os.path.relpath(sys.argv[0]), *argv])
+    loads = [" / ".join(f"{x:.2f}" for x in averages) for averages in (load_before, os.getloadavg())]
     report = [
         "# provml benchmarks",
         "",
         f"Generated by `{command}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in {minutes:.1f} min.",
         "",
         *machine(),
-        f"- Load average (1/5/15 min) before the run: {' / '.join(f'{x:.2f}' for x in load_before)}; "
-        f"after: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"- Load average (1/5/15 min) before the run: {loads[0]}; after: {loads[1]}",
         f"- Data: `provml.demo.write_lifecycle(runs={large.runs}, epochs={data.EPOCHS}, seed={data.SEED})`, "
         f"{len(data.event_files(large.directory))} event files, {quads:,} quads in the provml store; "
         f"{args.repeat} samples per load method.",
         "",
         "| bar | measured | result |",
         "|---|---|---|",
-        f"| provml load >= {BAR_LOAD_RATIO:.0%} of bulk_load triples/s | {load_ratio:.0%} | {verdict(load_ratio >= BAR_LOAD_RATIO)} |",
-        f"| peak RSS {size_label(quads)} < {BAR_MEMORY_RATIO:g}x peak RSS {size_label(small_load.quads or 0)} "
-        f"| {memory_ratio:.2f}x | {verdict(memory_ratio < BAR_MEMORY_RATIO)} |",
-        f"| lineage p50 < {BAR_LINEAGE_MS:g} ms | {lineage_p50:.2f} ms | {verdict(lineage_p50 < BAR_LINEAGE_MS)} |",
+        *(f"| {bar.goal} | {bar.measured} | {bar.verdict} |" for _, bar in sections),
         "",
-        *load_lines,
-        *memory_lines,
-        *lineage_lines,
-        "## How to reproduce",
-        "",
-        "```",
-        "pip install -e .              # provml with pyoxigraph, rdflib, orjson",
-        "python benchmarks/run.py      # full run: 1M triples, 3 repeats; writes docs/BENCHMARKS.md",
-        "python benchmarks/run.py --quick --output /tmp/bench.md   # 100k triples, 2 repeats (CI smoke)",
-        "```",
-        "",
-        "Options: `--size N` (target triples), `--repeat N`, `--skip-rdflib`, `--work DIR` (data and stores,",
-        "default `benchmarks/work/`, git-ignored), `--output PATH`. Absolute numbers depend on the machine;",
-        "compare the ratios, which are taken within one run.",
-        "",
+        *(line for lines, _ in sections for line in lines),
+        REPRODUCE,
     ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(report))
-    for path in (naive, single, reference):
-        fresh(path)
     log(f"wrote {args.output} in {minutes:.1f} min")
 
 

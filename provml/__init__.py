@@ -6,7 +6,15 @@ kept in an embedded Oxigraph store and queried with SPARQL.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 __version__ = "0.1.0"
+
+# In a source checkout used without installing, the packages that pyproject.toml maps into provml
+# (loaders/, server/, ontology/, queries/, shapes/) sit beside this directory: let them import as provml.*.
+_checkout = Path(__file__).resolve().parent.parent
+if (_checkout / "pyproject.toml").is_file() and (_checkout / "loaders" / "__init__.py").is_file():
+    __path__.append(str(_checkout))
 
 from provml.errors import EventError, InputError, ProvmlError, QueryError, StoreError
 

@@ -10,16 +10,9 @@ from importlib.resources import as_file, files
 from pathlib import Path
 
 
-_SOURCE_ROOT = Path(__file__).resolve().parents[1]
-
-
 def _package_dir(package: str) -> Path:
-    """Return a data package's directory; in a source tree that was not installed, its folder there."""
-    try:
-        with as_file(files(package)) as path:
-            return Path(path)
-    except ModuleNotFoundError:  # a plain checkout on sys.path: provml.ontology is only a pyproject mapping
-        return _SOURCE_ROOT / package.rsplit(".", 1)[-1]
+    with as_file(files(package)) as path:
+        return Path(path)
 
 
 def ontology_dir() -> Path:

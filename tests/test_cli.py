@@ -140,6 +140,8 @@ def test_a_malformed_file_is_reported_by_line_and_others_still_load(tmp_path: Pa
     assert demo_files[0].name in graphs.stdout and "bad.jsonl" not in graphs.stdout
 
 
-def test_python_dash_m_and_version() -> None:
-    result = subprocess.run([sys.executable, "-m", "provml", "--version"], capture_output=True, text=True, timeout=60)
+def test_python_dash_m_and_version(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "provml", "--version"], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert result.returncode == 0 and result.stdout.startswith("provml ")

@@ -160,7 +160,7 @@ def test_a_load_killed_midway_leaves_earlier_graphs_and_no_partial_graph(tmp_pat
     big = next(f for f in write_lifecycle(tmp_path / "big", runs=1, epochs=8000) if f.name == "train-000.jsonl")
     process = subprocess.Popen(
         [sys.executable, "-m", "provml", "load", str(big), "--store", str(path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path,
     )
     deadline, size = time.monotonic() + 120, big.stat().st_size
     try:
@@ -172,7 +172,7 @@ def test_a_load_killed_midway_leaves_earlier_graphs_and_no_partial_graph(tmp_pat
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL, "the load finished before it could be killed"
+    assert process.returncode == -signal.SIGKILL, f"the load ended before it was killed: {process.stderr.read()!r}"
     with Store(path) as db:
         assert [d.graph for d in db.dumps()] == [earlier.graph]
         assert graph_size(db, earlier.graph) == earlier.triples
