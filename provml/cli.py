@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -84,29 +85,73 @@ def _collect(paths: list[Path], format: str | None) -> list[tuple[Path, loaders.
     return found
 
 
-def _load_files(db: Store, files: list[tuple[Path, loaders.Loader]], force: bool) -> list[tuple[Path, str, object]]:
-    """Load each file as one dump, with a progress bar; return (file, loader, result or error) per file."""
-    outcomes: list[tuple[Path, str, object]] = []
+@dataclass
+class _Outcome:
+    """What loading one file did: its result, or the error that stopped it."""
+
+    path: Path
+    loader: str
+    result: LoadResult | None = None
+    error: ProvmlError | None = None
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        if self.result is None:
+            return "failed"
+        return "unchanged" if self.result.skipped else ("replaced" if self.result.replaced else "loaded")
+
+
+def _load_files(db: Store, files: list[tuple[Path, loaders.Loader]], force: bool) -> list[_Outcome]:
+    """Load each file as one dump, with a progress bar; a file that fails does not stop the others."""
+    outcomes: list[_Outcome] = []
     total = sum(path.stat().st_size for path, _ in files)
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         bar = progress.add_task("loading", total=total)
         for path, loader in files:
             progress.update(bar, description=path.name)
-            started, size = time.perf_counter(), path.stat().st_size
+            outcome, started = _Outcome(path, loader.name), time.perf_counter()
             before = progress.tasks[0].completed
             try:
                 graph = db.ids.dump_graph(path)
                 quads = loader.quads(path, db.ids, graph, on_bytes=lambda n: progress.advance(bar, n))
-                result = db.load(
+                outcome.result = db.load(
                     quads, graph=graph, source=str(path.resolve()), loader=loader.name,
                     sha256=loaders.file_sha256(path), force=force,
                 )
-                outcomes.append((path, loader.name, (result, time.perf_counter() - started)))
             except ProvmlError as error:
-                outcomes.append((path, loader.name, error))
-            progress.update(bar, completed=before + size)
+                outcome.error = error
+            outcome.seconds = time.perf_counter() - started
+            outcomes.append(outcome)
+            progress.update(bar, completed=before + path.stat().st_size)
     return outcomes
+
+
+_MAX_FILE_ROWS = 20  # beyond this many files, the summary groups them by status
+
+
+def _summary(outcomes: list[_Outcome], title: str) -> Table:
+    """Return a table of what each file became, or of counts per status when there are many files."""
+    loaded = [o for o in outcomes if o.result is not None]
+    triples = sum(o.result.triples for o in loaded if o.result)
+    seconds = sum(o.seconds for o in outcomes)
+    if len(outcomes) <= _MAX_FILE_ROWS:
+        table = Table("file", "format", "triples", "shared", "status", "seconds", title=title)
+        for o in outcomes:
+            counts = (f"{o.result.triples:,}", f"{o.result.shared_triples:,}") if o.result else ("", "")
+            status = o.status if o.error is None else "[red]failed[/red]"
+            table.add_row(str(o.path), o.loader, *counts, status, f"{o.seconds:.2f}")
+        table.add_row(f"total: {len(outcomes)} files", "", f"{triples:,}", "", "", f"{seconds:.2f}", style="bold")
+        return table
+    table = Table("status", "files", "triples", "seconds", title=title)
+    for status in ("loaded", "replaced", "unchanged", "failed"):
+        group = [o for o in outcomes if o.status == status]
+        if group:
+            count = sum(o.result.triples for o in group if o.result)
+            table.add_row(status, f"{len(group):,}", f"{count:,}", f"{sum(o.seconds for o in group):.2f}")
+    table.add_row("total", f"{len(outcomes):,}", f"{triples:,}", f"{seconds:.2f}", style="bold")
+    return table
 
 
 @app.command()
@@ -131,22 +176,11 @@ def load(
         raise InputError("no loadable files found (see `provml formats` for what provml reads)", source=paths[0])
     with _open(store, base) as db:
         outcomes = _load_files(db, files, force)
-    table = Table("file", "format", "triples", "shared", "status", "seconds", title=f"Loaded into {store or default_store_path()}")
-    failures = 0
-    for path, loader_name, outcome in outcomes:
-        if isinstance(outcome, ProvmlError):
-            failures += 1
-            table.add_row(str(path), loader_name, "", "", "[red]failed[/red]", "")
-            continue
-        result, seconds = outcome  # type: ignore[misc]
-        assert isinstance(result, LoadResult)
-        status = "unchanged" if result.skipped else ("replaced" if result.replaced else "loaded")
-        table.add_row(str(path), loader_name, f"{result.triples:,}", f"{result.shared_triples:,}", status, f"{seconds:.2f}")
-    out.print(table)
-    for _, _, outcome in outcomes:
-        if isinstance(outcome, ProvmlError):
-            err.print(f"error: {outcome}", markup=False)
-    if failures:
+    out.print(_summary(outcomes, title=f"Loaded into {store or default_store_path()}"))
+    failed = [o for o in outcomes if o.error is not None]
+    for outcome in failed:
+        err.print(f"error: {outcome.error}", markup=False)
+    if failed:
         raise typer.Exit(2)
 
 
@@ -328,9 +362,9 @@ def demo(
     out.print(f"Wrote {len(files)} event files to {directory}/")
     with _open(store) as db:
         outcomes = _load_files(db, [(path, loaders.get("events")) for path in files], force=False)
-        for path, _, outcome in outcomes:
-            if isinstance(outcome, ProvmlError):
-                raise outcome
+        for outcome in outcomes:
+            if outcome.error is not None:
+                raise outcome.error
         total = db.stats()
         out.print(f"Loaded them into {db.path}: {total['quads']:,} quads in {total['dumps']} dumps\n")
         for question, sparql in QUESTIONS:

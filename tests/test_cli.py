@@ -145,3 +145,14 @@ def test_python_dash_m_and_version(tmp_path: Path) -> None:
         [sys.executable, "-m", "provml", "--version"], capture_output=True, text=True, timeout=60, cwd=tmp_path
     )
     assert result.returncode == 0 and result.stdout.startswith("provml ")
+
+
+def test_many_files_are_summarised_by_status(tmp_path: Path) -> None:
+    runs = tmp_path / "ranks"
+    runs.mkdir()
+    for rank in range(25):
+        (runs / f"rank-{rank:02d}.jsonl").write_text(f'{{"type": "task", "workflow_id": "w", "task_id": "r{rank}"}}\n')
+    result = provml("load", str(runs), "--store", str(tmp_path / "store"))
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert [line.split("│")[1:3] for line in lines] == [[" loaded ", " 25    "], [" total  ", " 25    "]]
