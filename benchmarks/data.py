@@ -18,6 +18,7 @@ import pyoxigraph as ox
 from provml import loaders
 from provml.demo import best_run, plan_runs, write_lifecycle
 from provml.ids import IriMinter
+from provml.loading import load_paths
 from provml.store import Store
 
 EPOCHS = 50
@@ -46,14 +47,10 @@ def event_files(directory: Path) -> list[Path]:
 
 
 def load_lifecycle(directory: Path, store: Store) -> None:
-    """Load every event file under ``directory`` as ``provml load DIR`` does: one dump (graph) per file."""
-    loader = loaders.get("events")
-    for path in event_files(directory):
-        graph = store.ids.dump_graph(path)
-        store.load(
-            loader.quads(path, store.ids, graph), graph=graph, source=str(path.resolve()), loader=loader.name,
-            sha256=loaders.file_sha256(path),
-        )
+    """Load every event file under ``directory`` exactly as ``provml load DIR`` does."""
+    outcomes = load_paths(store, [directory])
+    failed = [o for o in outcomes if o.error is not None]
+    assert not failed, failed[0].error
 
 
 def _stored_quads(runs: int) -> int:

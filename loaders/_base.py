@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from provml.errors import InputError
 from provml.ids import IriMinter
 from provml.rdf import Quad
 
@@ -32,7 +33,10 @@ class Loader(ABC):
 def file_sha256(path: Path) -> str:
     """Return the SHA-256 of a file's bytes, read in blocks."""
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while block := stream.read(1 << 20):
-            digest.update(block)
+    try:
+        with path.open("rb") as stream:
+            while block := stream.read(1 << 20):
+                digest.update(block)
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}", source=path) from None
     return digest.hexdigest()

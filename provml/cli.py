@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -20,7 +19,8 @@ from rich.table import Table
 from provml import __version__, loaders
 from provml.errors import InputError, ProvmlError
 from provml.ids import IriMinter
-from provml.store import RDF_FORMATS, RESULT_FORMATS, LoadResult, Store, Term, default_store_path
+from provml.loading import FileOutcome, find_files, load_files
+from provml.store import RDF_FORMATS, RESULT_FORMATS, Store, Term, default_store_path
 from provml.vocab import PREFIXES
 
 app = typer.Typer(
@@ -68,89 +68,37 @@ def _main(
 # -- load ----------------------------------------------------------------------------------
 
 
-def _collect(paths: list[Path], format: str | None) -> list[tuple[Path, loaders.Loader]]:
-    """Expand directories and pick each file's loader; files in directories with no loader are skipped."""
-    chosen = loaders.get(format) if format else None
-    found: list[tuple[Path, loaders.Loader]] = []
-    for path in paths:
-        if not path.exists():
-            raise InputError("no such file or directory", source=path)
-        if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                loader = chosen or next((x for x in loaders.available() if child.name.lower().endswith(x.extensions)), None)
-                if loader is not None:
-                    found.append((child, loader))
-        else:
-            found.append((path, chosen or loaders.detect(path)))
-    return found
-
-
-@dataclass
-class _Outcome:
-    """What loading one file did: its result, or the error that stopped it."""
-
-    path: Path
-    loader: str
-    result: LoadResult | None = None
-    error: ProvmlError | None = None
-    seconds: float = 0.0
-
-    @property
-    def status(self) -> str:
-        if self.result is None:
-            return "failed"
-        return "unchanged" if self.result.skipped else ("replaced" if self.result.replaced else "loaded")
-
-
-def _load_files(db: Store, files: list[tuple[Path, loaders.Loader]], force: bool) -> list[_Outcome]:
-    """Load each file as one dump, with a progress bar; a file that fails does not stop the others."""
-    outcomes: list[_Outcome] = []
-    total = sum(path.stat().st_size for path, _ in files)
+def _load_with_progress(db: Store, files: list[tuple[Path, loaders.Loader]], force: bool) -> list[FileOutcome]:
+    """Load files as ``provml.loading.load_files`` does, with a progress bar on a terminal."""
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
-        bar = progress.add_task("loading", total=total)
-        for path, loader in files:
-            progress.update(bar, description=path.name)
-            outcome, started = _Outcome(path, loader.name), time.perf_counter()
-            before = progress.tasks[0].completed
-            try:
-                graph = db.ids.dump_graph(path)
-                quads = loader.quads(path, db.ids, graph, on_bytes=lambda n: progress.advance(bar, n))
-                outcome.result = db.load(
-                    quads, graph=graph, source=str(path.resolve()), loader=loader.name,
-                    sha256=loaders.file_sha256(path), force=force,
-                )
-            except ProvmlError as error:
-                outcome.error = error
-            outcome.seconds = time.perf_counter() - started
-            outcomes.append(outcome)
-            progress.update(bar, completed=before + path.stat().st_size)
-    return outcomes
+        bar = progress.add_task("loading", total=sum(path.stat().st_size for path, _ in files))
+        return load_files(
+            db, files, force=force,
+            on_file=lambda path: progress.update(bar, description=path.name),
+            on_bytes=lambda n: progress.advance(bar, n),
+        )
 
 
 _MAX_FILE_ROWS = 20  # beyond this many files, the summary groups them by status
 
 
-def _summary(outcomes: list[_Outcome], title: str) -> Table:
+def _summary(outcomes: list[FileOutcome], title: str) -> Table:
     """Return a table of what each file became, or of counts per status when there are many files."""
-    loaded = [o for o in outcomes if o.result is not None]
-    triples = sum(o.result.triples for o in loaded if o.result)
-    seconds = sum(o.seconds for o in outcomes)
+    triples = sum(o.result.triples for o in outcomes if o.result)
     if len(outcomes) <= _MAX_FILE_ROWS:
-        table = Table("file", "format", "triples", "shared", "status", "seconds", title=title)
+        table = Table("file", "format", "triples", "shared", "status", title=title)
         for o in outcomes:
             counts = (f"{o.result.triples:,}", f"{o.result.shared_triples:,}") if o.result else ("", "")
-            status = o.status if o.error is None else "[red]failed[/red]"
-            table.add_row(str(o.path), o.loader, *counts, status, f"{o.seconds:.2f}")
-        table.add_row(f"total: {len(outcomes)} files", "", f"{triples:,}", "", "", f"{seconds:.2f}", style="bold")
+            table.add_row(str(o.path), o.loader, *counts, o.status if o.error is None else "[red]failed[/red]")
+        table.add_row(f"total: {len(outcomes)} files", "", f"{triples:,}", "", "", style="bold")
         return table
-    table = Table("status", "files", "triples", "seconds", title=title)
+    table = Table("status", "files", "triples", title=title)
     for status in ("loaded", "replaced", "unchanged", "failed"):
         group = [o for o in outcomes if o.status == status]
         if group:
-            count = sum(o.result.triples for o in group if o.result)
-            table.add_row(status, f"{len(group):,}", f"{count:,}", f"{sum(o.seconds for o in group):.2f}")
-    table.add_row("total", f"{len(outcomes):,}", f"{triples:,}", f"{seconds:.2f}", style="bold")
+            table.add_row(status, f"{len(group):,}", f"{sum(o.result.triples for o in group if o.result):,}")
+    table.add_row("total", f"{len(outcomes):,}", f"{triples:,}", style="bold")
     return table
 
 
@@ -171,12 +119,14 @@ def load(
 
     Example: provml load runs/ curation.jsonl
     """
-    files = _collect(paths, format)
+    files = find_files(paths, format)
     if not files:
         raise InputError("no loadable files found (see `provml formats` for what provml reads)", source=paths[0])
+    started = time.perf_counter()
     with _open(store, base) as db:
-        outcomes = _load_files(db, files, force)
-    out.print(_summary(outcomes, title=f"Loaded into {store or default_store_path()}"))
+        outcomes = _load_with_progress(db, files, force)
+    seconds = time.perf_counter() - started
+    out.print(_summary(outcomes, title=f"Loaded into {store or default_store_path()} in {seconds:.1f} s"))
     failed = [o for o in outcomes if o.error is not None]
     for outcome in failed:
         err.print(f"error: {outcome.error}", markup=False)
@@ -361,7 +311,7 @@ def demo(
     files = write_lifecycle(directory, runs=runs, epochs=epochs)
     out.print(f"Wrote {len(files)} event files to {directory}/")
     with _open(store) as db:
-        outcomes = _load_files(db, [(path, loaders.get("events")) for path in files], force=False)
+        outcomes = _load_with_progress(db, [(path, loaders.get("events")) for path in files], force=False)
         for outcome in outcomes:
             if outcome.error is not None:
                 raise outcome.error

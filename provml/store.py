@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -32,7 +32,7 @@ from typing import IO, Any, NamedTuple
 import pyoxigraph as ox
 
 from provml import rdf
-from provml.errors import QueryError, StoreError
+from provml.errors import ProvmlError, QueryError, StoreError
 from provml.ids import IriMinter
 from provml.rdf import Quad
 from provml.vocab import PREFIXES, PROV, PROVML, RDF, sparql_prefixes
@@ -154,6 +154,17 @@ class LoadResult:
 
 
 @dataclass(frozen=True)
+class Dump:
+    """A dump to load: its graph, its quads (a stream), and what the catalog records of it."""
+
+    graph: str
+    quads: Iterable[Quad]
+    source: str
+    loader: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class DumpInfo:
     """A catalog entry: one loaded dump."""
 
@@ -214,53 +225,53 @@ class Store:
         Quads whose graph is the shared graph are committed with the catalog entry; all other
         quads go to ``graph``. A dump already loaded with the same ``sha256`` is skipped unless
         ``force``. ``on_chunk`` is called with the number of quads written after each chunk.
+        Raises the :class:`ProvmlError` that stopped the dump; the store is then as it was.
         """
-        previous = self.dump(graph)
-        if previous is not None and previous.sha256 == sha256 and not force:
-            return LoadResult(graph, previous.triples, 0, skipped=True)
-        target = graph if previous is None else f"{self.ids.base}graph/staging/{uuid.uuid4()}"
-        target_term, shared_graph = f"<{target}>", f"<{self.ids.shared_graph}>"
-        self._mark_loading(target)
-        shared: set[Quad] = set()
-        try:
-            chunk: list[str] = []
-            for quad in quads:
-                if quad[3] == shared_graph:
-                    shared.add(quad)
-                    continue
-                chunk.append(f"{quad[0]} {quad[1]} {quad[2]} {target_term} .\n")
-                if len(chunk) >= CHUNK_QUADS:
-                    self._bulk(chunk)
-                    if on_chunk:
-                        on_chunk(len(chunk))
-                    chunk = []
-            if chunk:
-                self._bulk(chunk)
-                if on_chunk:
-                    on_chunk(len(chunk))
-            triples = self._count(target)
-            entry = self._catalog_entry(graph, source, loader, sha256, triples)
-            self._commit(graph, target, shared, entry)
-        except BaseException:
-            self._discard(target)
-            raise
-        return LoadResult(graph, triples, len(shared), replaced=previous is not None)
+        ((_, outcome),) = self.load_many([Dump(graph, quads, source, loader, sha256)], force=force, on_chunk=on_chunk)
+        if isinstance(outcome, ProvmlError):
+            raise outcome
+        return outcome
 
-    def _count(self, graph: str) -> int:
-        (row,) = self._store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
-        return int(row[0].value)
+    def load_many(
+        self, dumps: Iterable[Dump], *, force: bool = False, on_chunk: Callable[[int], None] | None = None
+    ) -> Iterator[tuple[Dump, LoadResult | ProvmlError]]:
+        """Load dumps, each atomically into its own graph; yield each with its result or error.
+
+        Small dumps are written together, up to :data:`CHUNK_QUADS` quads per bulk load, and
+        committed together: per-dump writes would each force RocksDB to flush before the next
+        bulk load. A dump that fails leaves nothing behind, and the others still load.
+        """
+        batch = _Batch(self, on_chunk)
+        try:
+            for dump in dumps:
+                if batch.holds(dump.graph):  # the same dump twice: commit the first before reading the second
+                    yield from batch.flush()
+                previous = self.dump(dump.graph)
+                if previous is not None and previous.sha256 == dump.sha256 and not force:
+                    yield dump, LoadResult(dump.graph, previous.triples, 0, skipped=True)
+                    continue
+                yield from batch.add(dump, replacing=previous is not None)
+            yield from batch.flush()
+        except BaseException:
+            batch.abandon()
+            raise
 
     def _bulk(self, lines: list[str]) -> None:
         try:
             self._store.bulk_load(input="".join(lines).encode(), format=ox.RdfFormat.N_QUADS)
-        except SyntaxError as error:  # a bug in a mapper, never the user's input: say which line
+        except SyntaxError as error:  # a bug in a loader, never the user's input: stop everything, say which line
             bad = lines[(error.lineno or 1) - 1].strip() if error.lineno else ""
-            raise StoreError(f"invalid quad produced by a loader: {error.msg}: {bad}") from None
+            raise RuntimeError(f"bug: a loader produced an invalid quad: {error.msg}: {bad}") from None
 
-    def _mark_loading(self, target: str) -> None:
-        self._store.add(ox.Quad(ox.NamedNode(target), ox.NamedNode(PROVML.loadState), ox.Literal(_LOADING), self._catalog))
-        if self.path is not None:
-            self._store.flush()
+    def _mark_loading(self, targets: list[str]) -> None:
+        # A committed write is in RocksDB's write-ahead log, which survives the process being killed.
+        state, loading = ox.NamedNode(PROVML.loadState), ox.Literal(_LOADING)
+        self._store.extend([ox.Quad(ox.NamedNode(t), state, loading, self._catalog) for t in targets])
+
+    def _counts(self, graphs: list[str]) -> dict[str, int]:
+        values = " ".join(f"<{g}>" for g in graphs)
+        query = f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g"
+        return {row[0].value: int(row[1].value) for row in self._store.query(query)}
 
     def _catalog_entry(self, graph: str, source: str, loader: str, sha256: str, triples: int) -> list[Quad]:
         node, cat = f"<{graph}>", f"<{self.ids.catalog_graph}>"
@@ -276,19 +287,23 @@ class Store:
             (node, f"<{PROVML.loadState}>", rdf.string(_COMPLETE), cat),
         ]
 
-    def _commit(self, graph: str, target: str, shared: set[Quad], entry: list[Quad]) -> None:
-        """Swap the loaded graph in and add the shared quads and catalog entry, in one transaction."""
+    def _commit(self, loads: list[_PendingLoad], counts: dict[str, int]) -> None:
+        """Swap loaded graphs in and add their shared quads and catalog entries, in one transaction."""
         cat = self.ids.catalog_graph
-        steps = [f"DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}"]
-        if target != graph:
-            steps += [
-                f"DROP SILENT GRAPH <{graph}>",
-                f"ADD SILENT GRAPH <{target}> TO GRAPH <{graph}>",
-                f"DROP SILENT GRAPH <{target}>",
-                f"DELETE WHERE {{ GRAPH <{cat}> {{ <{target}> ?p ?o }} }}",
-            ]
-        data = "".join(f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in (*shared, *entry))
-        steps.append(f"INSERT DATA {{\n{data}}}")
+        steps, data = [], []
+        for load in loads:
+            graph, target = load.dump.graph, load.target
+            steps.append(f"DELETE WHERE {{ GRAPH <{cat}> {{ <{target}> ?p ?o }} }}")
+            if target != graph:
+                steps += [
+                    f"DROP SILENT GRAPH <{graph}>",
+                    f"ADD SILENT GRAPH <{target}> TO GRAPH <{graph}>",
+                    f"DROP SILENT GRAPH <{target}>",
+                    f"DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}",
+                ]
+            entry = self._catalog_entry(graph, load.dump.source, load.dump.loader, load.dump.sha256, counts.get(target, 0))
+            data += [f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in (*load.shared, *entry)]
+        steps.append(f"INSERT DATA {{\n{''.join(data)}}}")
         self._store.update(" ;\n".join(steps))
 
     def _discard(self, target: str) -> None:
@@ -297,8 +312,6 @@ class Store:
         self._store.remove_graph(node)
         for quad in list(self._store.quads_for_pattern(node, None, None, self._catalog)):
             self._store.remove(quad)
-        if self.path is not None:
-            self._store.flush()
 
     def _recover(self) -> None:
         """Remove the graphs of loads that were killed before they committed."""
@@ -321,7 +334,13 @@ class Store:
 
     def dump(self, graph: str) -> DumpInfo | None:
         """Return the catalog entry of one dump graph, or None."""
-        return next((d for d in self.dumps() if d.graph == graph), None)
+        values = {q.predicate.value: q.object.value for q in self._store.quads_for_pattern(ox.NamedNode(graph), None, None, self._catalog)}
+        if values.get(PROVML.loadState) != _COMPLETE:
+            return None
+        return DumpInfo(
+            graph, values[PROVML.source], values[PROVML.loader], values[PROVML.sha256],
+            values[PROV.generatedAtTime], int(values[PROVML.tripleCount]),
+        )
 
     def drop(self, graph: str) -> DumpInfo:
         """Remove a dump's graph and its catalog entry (the shared graph keeps what others may use)."""
@@ -385,3 +404,88 @@ class Store:
             "dumps": len(self.dumps()),
             **{c: counts.get(c, 0) for c in classes},
         }
+
+
+@dataclass
+class _PendingLoad:
+    """A dump being loaded: where its quads go, its shared quads, and how far it got."""
+
+    dump: Dump
+    target: str  # its graph, or a staging graph when it replaces a loaded dump
+    start: int = 0  # index of its first line in the batch's buffer
+    shared: set[Quad] = field(default_factory=set)
+    marked: bool = False  # its target is marked "loading" in the catalog
+    written: bool = False  # some of its quads are in the store
+    done: bool = False  # all its quads were read
+
+
+class _Batch:
+    """Buffers the quads of consecutive dumps and writes them with one bulk load per chunk."""
+
+    def __init__(self, store: Store, on_chunk: Callable[[int], None] | None) -> None:
+        self.store, self.on_chunk = store, on_chunk
+        self.lines: list[str] = []
+        self.pending: list[_PendingLoad] = []
+        self.shared_graph = f"<{store.ids.shared_graph}>"
+
+    def holds(self, graph: str) -> bool:
+        return any(load.dump.graph == graph for load in self.pending)
+
+    def add(self, dump: Dump, *, replacing: bool) -> Iterator[tuple[Dump, LoadResult | ProvmlError]]:
+        """Read one dump into the buffer, writing full chunks; yield the dumps those writes complete."""
+        target = dump.graph if not replacing else f"{self.store.ids.base}graph/staging/{uuid.uuid4()}"
+        load = _PendingLoad(dump, target, start=len(self.lines))
+        self.pending.append(load)
+        target_term, lines, shared = f"<{target}>", self.lines, self.shared_graph
+        try:
+            for quad in dump.quads:
+                if quad[3] == shared:
+                    load.shared.add(quad)
+                    continue
+                lines.append(f"{quad[0]} {quad[1]} {quad[2]} {target_term} .\n")
+                if len(lines) >= CHUNK_QUADS:
+                    yield from self.flush()
+                    lines = self.lines
+        except ProvmlError as error:
+            self._drop(load)
+            yield dump, error
+            return
+        load.done = True
+        if replacing:  # a replaced dump is swapped in at once, so that it never waits in a batch
+            yield from self.flush()
+
+    def flush(self) -> Iterator[tuple[Dump, LoadResult | ProvmlError]]:
+        """Write the buffer, then commit every dump that was read whole."""
+        if self.lines:
+            unmarked = [load for load in self.pending if not load.marked]
+            if unmarked:
+                self.store._mark_loading([load.target for load in unmarked])
+                for load in unmarked:
+                    load.marked = True
+            self.store._bulk(self.lines)
+            if self.on_chunk:
+                self.on_chunk(len(self.lines))
+            for load in self.pending:
+                load.written, load.start = True, 0
+            self.lines = []
+        done = [load for load in self.pending if load.done]
+        if done:
+            counts = self.store._counts([load.target for load in done])
+            self.store._commit(done, counts)
+            for load in done:
+                yield load.dump, LoadResult(load.dump.graph, counts.get(load.target, 0), len(load.shared), replaced=load.target != load.dump.graph)
+        self.pending = [load for load in self.pending if not load.done]
+
+    def _drop(self, load: _PendingLoad) -> None:
+        """Forget a dump that failed: its lines in the buffer, and what of it was already written."""
+        del self.lines[load.start :]
+        if load.marked:
+            self.store._discard(load.target)
+        self.pending.remove(load)
+
+    def abandon(self) -> None:
+        """Remove what the pending dumps wrote (on an interrupt or a bug)."""
+        for load in self.pending:
+            if load.marked:
+                self.store._discard(load.target)
+        self.pending, self.lines = [], []
