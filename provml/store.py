@@ -5,11 +5,12 @@ path), in memory when no path is given. Each loaded dump lives in its own named 
 described in a catalog graph (source, sha256, loader, time, triple count); descriptions of
 things many dumps share go to one shared graph. Queries see the union of all graphs.
 
-Loading is atomic and streams: the dump's quads are bulk-loaded in bounded chunks into a graph
-marked *loading* in the catalog, and the shared quads and the catalog entry are committed in
-one transaction at the end. A failed load removes what it wrote; a killed one is removed the
-next time the store is opened for writing. Reloading a dump writes a staging graph and swaps
-it in with one transaction, so the old graph stays whole until the new one is complete.
+Loading is atomic per dump and streams: quads are bulk-loaded in bounded chunks (consecutive
+small dumps share a chunk) into graphs marked *loading* in the catalog, and each dump's shared
+quads and catalog entry are committed in one transaction once it was read whole. A failed dump
+removes what it wrote; a killed load is removed the next time the store is opened for writing.
+Reloading a dump writes a staging graph and swaps it in with one transaction, so the old graph
+stays whole until the new one is complete.
 
 >>> store = Store()
 >>> quads = [("<urn:x>", "<urn:p>", '"1"', "<urn:g>")]
