@@ -101,8 +101,11 @@ def lineage(spec: dict[str, Any]) -> dict[str, Any]:
         assert store.query(f"ASK {{ {spec['model']} ?p ?o }}", union=union), f"{spec['model']} not in {name}"
         rows = [tuple(t.value if t else None for t in row) for row in store.query(spec["query"], union=union)]
         result[name] = {
-            "rows": len(rows), "distinct_rows": sorted(set(rows)), "quads": store.stats()["quads"],
-            "samples_ms": [], "spent_s": 0.0,
+            "rows": len(rows),
+            "distinct_rows": sorted(set(rows)),
+            "quads": store.stats()["quads"],
+            "samples_ms": [],
+            "spent_s": 0.0,
         }
     for _ in range(QUERY_WARMUPS - 1):  # the query above was the first warm-up
         for store, union in stores.values():

@@ -83,7 +83,10 @@ def log(message: str) -> None:
 def worker(*args: str) -> dict[str, Any]:
     """Run ``_worker.py`` with ``args`` in a fresh interpreter and return its JSON answer."""
     done = subprocess.run(
-        [sys.executable, str(WORKER), *args], capture_output=True, text=True, cwd=HERE,
+        [sys.executable, str(WORKER), *args],
+        capture_output=True,
+        text=True,
+        cwd=HERE,
         timeout=SAMPLE_TIMEOUT_S,
     )
     if done.returncode != 0:

@@ -26,7 +26,9 @@ class Loader(ABC):
         """Return True if ``path`` looks like this format (cheap: reads at most the start of the file)."""
 
     @abstractmethod
-    def quads(self, path: Path, ids: IriMinter, graph: str, *, on_bytes: ProgressCallback | None = None) -> Iterator[Quad]:
+    def quads(
+        self, path: Path, ids: IriMinter, graph: str, *, on_bytes: ProgressCallback | None = None
+    ) -> Iterator[Quad]:
         """Yield the quads of one dump, streaming; ``on_bytes`` is told how much of the file was read."""
 
 

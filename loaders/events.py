@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
+from provml.loaders._base import Loader, ProgressCallback
 
 from provml.errors import EventError
 from provml.events import read_events, record_types
 from provml.ids import IriMinter
 from provml.mapping import EventMapper
 from provml.rdf import Quad
-from provml.loaders._base import Loader, ProgressCallback
 
 _REPORT_EVERY = 1 << 20  # bytes between two progress reports
 
@@ -33,7 +33,9 @@ class EventsLoader(Loader):
             return False
         return False
 
-    def quads(self, path: Path, ids: IriMinter, graph: str, *, on_bytes: ProgressCallback | None = None) -> Iterator[Quad]:
+    def quads(
+        self, path: Path, ids: IriMinter, graph: str, *, on_bytes: ProgressCallback | None = None
+    ) -> Iterator[Quad]:
         """Yield the quads of every event in ``path``; a bad record raises an error naming its line."""
         mapper = EventMapper(ids, graph)
         for line, record in read_events(path, on_bytes=on_bytes, report_every=_REPORT_EVERY):
@@ -42,5 +44,7 @@ class EventsLoader(Loader):
             except EventError as error:
                 raise EventError(error.message, source=path, line=line) from None
             except (KeyError, TypeError, ValueError, AttributeError, orjson.JSONEncodeError) as error:
-                raise EventError(f"{record['type']} record cannot be mapped: {error!r}", source=path, line=line) from None
+                raise EventError(
+                    f"{record['type']} record cannot be mapped: {error!r}", source=path, line=line
+                ) from None
         yield from mapper.finish()

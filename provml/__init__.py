@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from provml.errors import EventError, InputError, ProvmlError, QueryError, StoreError
+
 __version__ = "0.1.0"
 
 # In a source checkout used without installing, the packages that pyproject.toml maps into provml
@@ -15,8 +17,6 @@ __version__ = "0.1.0"
 _checkout = Path(__file__).resolve().parent.parent
 if (_checkout / "pyproject.toml").is_file() and (_checkout / "loaders" / "__init__.py").is_file():
     __path__.append(str(_checkout))
-
-from provml.errors import EventError, InputError, ProvmlError, QueryError, StoreError
 
 __all__ = [
     "EventError",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -37,11 +37,13 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 StoreOption = Annotated[
-    Optional[Path],
-    typer.Option("--store", "-s", help="Store directory [default: $PROVML_STORE or ./provml-store].", show_default=False),
+    Path | None,
+    typer.Option(
+        "--store", "-s", help="Store directory [default: $PROVML_STORE or ./provml-store].", show_default=False
+    ),
 ]
 BaseOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--base", help="Base of minted IRIs [default: $PROVML_BASE or urn:provml:].", show_default=False),
 ]
 
@@ -74,7 +76,9 @@ def _load_with_progress(db: Store, files: list[tuple[Path, loaders.Loader]], for
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         bar = progress.add_task("loading", total=sum(path.stat().st_size for path, _ in files))
         return load_files(
-            db, files, force=force,
+            db,
+            files,
+            force=force,
             on_file=lambda path: progress.update(bar, description=path.name),
             on_bytes=lambda n: progress.advance(bar, n),
         )
@@ -104,11 +108,16 @@ def _summary(outcomes: list[FileOutcome], title: str) -> Table:
 
 @app.command()
 def load(
-    paths: Annotated[list[Path], typer.Argument(help="Event files or directories (searched recursively).", show_default=False)],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Event files or directories (searched recursively).", show_default=False)
+    ],
     format: Annotated[
-        Optional[str], typer.Option("--format", "-f", help="Force a format instead of detecting it (see `provml formats`).")
+        str | None,
+        typer.Option("--format", "-f", help="Force a format instead of detecting it (see `provml formats`)."),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Reload dumps even when their content did not change.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Reload dumps even when their content did not change.")
+    ] = False,
     store: StoreOption = None,
     base: BaseOption = None,
 ) -> None:
@@ -155,7 +164,7 @@ def _compact(term: Term | None, base: str) -> str:
     if term.kind == "iri":
         for prefix, namespace in (*PREFIXES.items(), ("id", base)):
             if term.value.startswith(namespace) and len(term.value) > len(namespace):
-                return f"{prefix}:{term.value[len(namespace):]}"
+                return f"{prefix}:{term.value[len(namespace) :]}"
         return f"<{term.value}>"
     if term.kind == "bnode":
         return f"_:{term.value}"
@@ -179,8 +188,8 @@ def _read_query(text: str | None, file: Path | None) -> str:
 
 @app.command()
 def query(
-    sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query (or use --file, or standard input).")] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Read the query from a .rq file.")] = None,
+    sparql: Annotated[str | None, typer.Argument(help="The SPARQL query (or use --file, or standard input).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the query from a .rq file.")] = None,
     format: Annotated[
         str,
         typer.Option("--format", help="table, or json/xml/csv/tsv for solutions, turtle/ntriples/... for graphs."),
@@ -256,9 +265,9 @@ def drop(
 def export(
     format: Annotated[str, typer.Option("--format", "-f", help=f"One of {', '.join(RDF_FORMATS)}.")] = "trig",
     graph: Annotated[
-        Optional[str], typer.Option("--graph", "-g", help="Export only this graph (its IRI or the file loaded into it).")
+        str | None, typer.Option("--graph", "-g", help="Export only this graph (its IRI or the file loaded into it).")
     ] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file [default: stdout].")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file [default: stdout].")] = None,
     store: StoreOption = None,
 ) -> None:
     """Export the store, or one graph, as RDF; turtle/ntriples/rdfxml of the whole store give the union.
@@ -294,7 +303,9 @@ def stats(store: StoreOption = None) -> None:
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo's event files.")] = Path("provml-demo"),
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo's event files.")] = Path(
+        "provml-demo"
+    ),
     runs: Annotated[int, typer.Option(min=1, max=10_000, help="Training runs in the hyperparameter sweep.")] = 12,
     epochs: Annotated[int, typer.Option(min=1, max=10_000, help="Epochs per training run.")] = 20,
     store: StoreOption = None,

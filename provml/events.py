@@ -133,7 +133,7 @@ def read_events(
     with _open(path) as stream:
         line_number = unreported = 0
         try:
-            for line_number, line in enumerate(stream, start=1):  # noqa: B007 - used after the loop
+            for line_number, line in enumerate(stream, start=1):
                 if on_bytes is not None:
                     unreported += len(line)
                     if unreported >= report_every:

@@ -45,11 +45,20 @@ def reference() -> str:
     for kind in record_types():
         definition = definitions[kind]
         required = set(definition["required"])
-        parts += [f"### `{kind}`", "", definition["description"], "", "| field | type | required | meaning |", "|---|---|---|---|"]
+        parts += [
+            f"### `{kind}`",
+            "",
+            definition["description"],
+            "",
+            "| field | type | required | meaning |",
+            "|---|---|---|---|",
+        ]
         for field, spec in definition["properties"].items():
             if field == "type":
                 continue
-            parts.append(f"| `{field}` | {_type_of(spec)} | {'yes' if field in required else ''} | {_description(spec)} |")
+            parts.append(
+                f"| `{field}` | {_type_of(spec)} | {'yes' if field in required else ''} | {_description(spec)} |"
+            )
         parts += ["", "```json", json.dumps(definition["examples"][0]), "```", ""]
     parts.append(END)
     return "\n".join(parts)

@@ -50,7 +50,9 @@ def find_files(paths: list[Path], format: str | None = None) -> list[tuple[Path,
             raise InputError("no such file or directory", source=path)
         if path.is_dir():
             for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                loader = chosen or next((x for x in loaders.available() if child.name.lower().endswith(x.extensions)), None)
+                loader = chosen or next(
+                    (x for x in loaders.available() if child.name.lower().endswith(x.extensions)), None
+                )
                 if loader is not None:
                     found.append((child, loader))
         else:
@@ -81,7 +83,9 @@ def load_files(
             except ProvmlError as error:
                 outcomes[path.resolve()].error = error
                 continue
-            yield Dump(graph, loader.quads(path, store.ids, graph, on_bytes=on_bytes), str(path.resolve()), loader.name, sha256)
+            yield Dump(
+                graph, loader.quads(path, store.ids, graph, on_bytes=on_bytes), str(path.resolve()), loader.name, sha256
+            )
 
     for dump, result in store.load_many(dumps(), force=force):
         outcome = outcomes[Path(dump.source)]

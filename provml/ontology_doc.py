@@ -49,7 +49,7 @@ _EXTERNAL_CLUSTERS = (("prov", "PROV-O", "#fff2a8"), ("mls", "ML Schema", "#cdeb
 def _curie(iri: URIRef) -> str:
     for prefix, ns in _CURIES.items():
         if iri.startswith(ns):
-            return f"{prefix}:{iri[len(ns):]}"
+            return f"{prefix}:{iri[len(ns) :]}"
     return f"<{iri}>"
 
 
@@ -123,14 +123,14 @@ def class_diagram_dot() -> str:
         for domain in _named(graph, prop, RDFS.domain):
             for range_ in _named(graph, prop, RDFS.range):
                 edges.append(
-                    f'  "{_curie(domain)}" -> "{_curie(range_)}" [xlabel="{prop[len(PROVML_NS):]}",'
+                    f'  "{_curie(domain)}" -> "{_curie(range_)}" [xlabel="{prop[len(PROVML_NS) :]}",'
                     ' style=dashed, color="#777777", fontcolor="#444444", arrowhead=vee, constraint=false];'
                 )
                 external.update((domain, range_))
     for group, title, fill, font in _CLUSTERS:
         lines.append(f'  subgraph cluster_{group} {{ label="{title}"; style="rounded"; color=gray60;')
         lines += [
-            f'    "{_curie(c)}" [label="{c[len(PROVML_NS):]}", fillcolor="{fill}", fontcolor="{font}"];'
+            f'    "{_curie(c)}" [label="{c[len(PROVML_NS) :]}", fillcolor="{fill}", fontcolor="{font}"];'
             for c in classes
             if _group(graph, c) == group
         ]
@@ -226,8 +226,7 @@ def markdown() -> str:
         "",
         f"From the [PROV-ML page of IBM Research]({IBM_PAGE}): {_curies(sources[IBM_PAGE])}.",
         "",
-        f"From the [ProvLake base data model]({PROVLAKE}) that PROV-ML specialises: "
-        f"{_curies(sources[PROVLAKE])}.",
+        f"From the [ProvLake base data model]({PROVLAKE}) that PROV-ML specialises: {_curies(sources[PROVLAKE])}.",
         "",
         "All other terms are provml extensions (they have no `dcterms:source`).",
         "",
@@ -236,8 +235,12 @@ def markdown() -> str:
         *_table(
             ["term", "label", "parents", "comment"],
             [
-                [f"`{_curie(c)}`", _text(graph, c, RDFS.label), _curies(_named(graph, c, RDFS.subClassOf)),
-                 _text(graph, c, RDFS.comment)]
+                [
+                    f"`{_curie(c)}`",
+                    _text(graph, c, RDFS.label),
+                    _curies(_named(graph, c, RDFS.subClassOf)),
+                    _text(graph, c, RDFS.comment),
+                ]
                 for c in classes
             ],
         ),
@@ -246,10 +249,14 @@ def markdown() -> str:
         *_table(
             ["term", "label", "super-properties", "domain", "range", "comment"],
             [
-                [f"`{_curie(p)}`", _text(graph, p, RDFS.label),
-                 _super_properties(graph, p),
-                 _curies(_named(graph, p, RDFS.domain)), _curies(_named(graph, p, RDFS.range)),
-                 _text(graph, p, RDFS.comment)]
+                [
+                    f"`{_curie(p)}`",
+                    _text(graph, p, RDFS.label),
+                    _super_properties(graph, p),
+                    _curies(_named(graph, p, RDFS.domain)),
+                    _curies(_named(graph, p, RDFS.range)),
+                    _text(graph, p, RDFS.comment),
+                ]
                 for p in _terms(graph, OWL.ObjectProperty)
             ],
         ),
@@ -258,8 +265,12 @@ def markdown() -> str:
         *_table(
             ["term", "label", "range", "comment"],
             [
-                [f"`{_curie(p)}`", _text(graph, p, RDFS.label), _curies(_named(graph, p, RDFS.range)),
-                 _text(graph, p, RDFS.comment)]
+                [
+                    f"`{_curie(p)}`",
+                    _text(graph, p, RDFS.label),
+                    _curies(_named(graph, p, RDFS.range)),
+                    _text(graph, p, RDFS.comment),
+                ]
                 for p in _terms(graph, OWL.DatatypeProperty)
             ],
         ),

@@ -5,8 +5,12 @@ store parses them with Oxigraph's N-Quads parser, which is the fastest way in.
 
 >>> iri("https://example.org/a b")
 '<https://example.org/a%20b>'
->>> literal(3), literal(0.5), literal(True), literal('say "hi"')
-('"3"^^<http://www.w3.org/2001/XMLSchema#integer>', '"0.5"^^<http://www.w3.org/2001/XMLSchema#double>', '"true"^^<http://www.w3.org/2001/XMLSchema#boolean>', '"say \\\\"hi\\\\""')
+>>> literal(3)
+'"3"^^<http://www.w3.org/2001/XMLSchema#integer>'
+>>> literal(0.5), literal(True)
+('"0.5"^^<http://www.w3.org/2001/XMLSchema#double>', '"true"^^<http://www.w3.org/2001/XMLSchema#boolean>')
+>>> print(literal('say "hi"'))
+"say \\"hi\\""
 >>> nquad(iri("urn:s"), iri("urn:p"), literal("o"), iri("urn:g"))
 '<urn:s> <urn:p> "o" <urn:g> .\\n'
 """

@@ -302,7 +302,9 @@ class Store:
                     f"DROP SILENT GRAPH <{target}>",
                     f"DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}",
                 ]
-            entry = self._catalog_entry(graph, load.dump.source, load.dump.loader, load.dump.sha256, counts.get(target, 0))
+            entry = self._catalog_entry(
+                graph, load.dump.source, load.dump.loader, load.dump.sha256, counts.get(target, 0)
+            )
             data += [f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in (*load.shared, *entry)]
         steps.append(f"INSERT DATA {{\n{''.join(data)}}}")
         self._store.update(" ;\n".join(steps))
@@ -316,7 +318,9 @@ class Store:
 
     def _recover(self) -> None:
         """Remove the graphs of loads that were killed before they committed."""
-        pending = self._store.quads_for_pattern(None, ox.NamedNode(PROVML.loadState), ox.Literal(_LOADING), self._catalog)
+        pending = self._store.quads_for_pattern(
+            None, ox.NamedNode(PROVML.loadState), ox.Literal(_LOADING), self._catalog
+        )
         for quad in list(pending):
             self._discard(quad.subject.value)
 
@@ -335,12 +339,19 @@ class Store:
 
     def dump(self, graph: str) -> DumpInfo | None:
         """Return the catalog entry of one dump graph, or None."""
-        values = {q.predicate.value: q.object.value for q in self._store.quads_for_pattern(ox.NamedNode(graph), None, None, self._catalog)}
+        values = {
+            q.predicate.value: q.object.value
+            for q in self._store.quads_for_pattern(ox.NamedNode(graph), None, None, self._catalog)
+        }
         if values.get(PROVML.loadState) != _COMPLETE:
             return None
         return DumpInfo(
-            graph, values[PROVML.source], values[PROVML.loader], values[PROVML.sha256],
-            values[PROV.generatedAtTime], int(values[PROVML.tripleCount]),
+            graph,
+            values[PROVML.source],
+            values[PROVML.loader],
+            values[PROVML.sha256],
+            values[PROV.generatedAtTime],
+            int(values[PROVML.tripleCount]),
         )
 
     def drop(self, graph: str) -> DumpInfo:
@@ -398,7 +409,10 @@ class Store:
         values = " ".join(f"provml:{c}" for c in classes)
         query = f"""{sparql_prefixes()}
         SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{ VALUES ?class {{ {values} }} ?s a ?class }} GROUP BY ?class"""
-        counts = {row[0].value.rsplit("#", 1)[1]: int(row[1].value) for row in self._store.query(query, use_default_graph_as_union=True)}
+        counts = {
+            row[0].value.rsplit("#", 1)[1]: int(row[1].value)
+            for row in self._store.query(query, use_default_graph_as_union=True)
+        }
         return {
             "quads": len(self._store),
             "named graphs": sum(1 for _ in self._store.named_graphs()),
@@ -474,7 +488,15 @@ class _Batch:
             counts = self.store._counts([load.target for load in done])
             self.store._commit(done, counts)
             for load in done:
-                yield load.dump, LoadResult(load.dump.graph, counts.get(load.target, 0), len(load.shared), replaced=load.target != load.dump.graph)
+                yield (
+                    load.dump,
+                    LoadResult(
+                        load.dump.graph,
+                        counts.get(load.target, 0),
+                        len(load.shared),
+                        replaced=load.target != load.dump.graph,
+                    ),
+                )
         self.pending = [load for load in self.pending if not load.done]
 
     def _drop(self, load: _PendingLoad) -> None:

@@ -27,8 +27,12 @@ def load_file(store: Store, path: Path, *, force: bool = False) -> LoadResult:
     loader = loaders.detect(path)
     graph = store.ids.dump_graph(path)
     return store.load(
-        loader.quads(path, store.ids, graph), graph=graph, source=str(path), loader=loader.name,
-        sha256=loaders.file_sha256(path), force=force,
+        loader.quads(path, store.ids, graph),
+        graph=graph,
+        source=str(path),
+        loader=loader.name,
+        sha256=loaders.file_sha256(path),
+        force=force,
     )
 
 

@@ -64,7 +64,12 @@ def test_query_answers_in_every_tabular_format(loaded: Path, fmt: str) -> None:
     result = runner.invoke(app, ["query", sparql, "--format", fmt, "--store", str(loaded)])
     assert result.exit_code == 0, result.output
     # the three curated surveys, and the new survey the deployed model ran inference on
-    expected = ["survey-campos-basin.segy", "survey-north-sea-a.segy", "survey-north-sea-b.segy", "survey-santos-basin.segy"]
+    expected = [
+        "survey-campos-basin.segy",
+        "survey-north-sea-a.segy",
+        "survey-north-sea-b.segy",
+        "survey-santos-basin.segy",
+    ]
     if fmt == "json":
         data = json.loads(result.stdout)
         assert [b["name"]["value"] for b in data["results"]["bindings"]] == expected

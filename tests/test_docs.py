@@ -8,12 +8,11 @@ from pathlib import Path
 import jsonschema
 import orjson
 import pytest
+from conftest import load_file
 
 from provml import events_doc
 from provml.events import check_record, schema
 from provml.store import Store
-
-from conftest import load_file
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -10,11 +10,11 @@ import doctest
 import importlib
 import pkgutil
 
+import provml.loaders
+import provml.server
 import pytest
 
 import provml
-import provml.loaders
-import provml.server
 
 MODULES = sorted(
     {
@@ -34,6 +34,12 @@ def test_docstring_examples(name: str) -> None:
 
 
 def test_the_modules_with_examples_have_them() -> None:
-    with_examples = [name for name in MODULES if doctest.DocTestFinder().find(importlib.import_module(name))
-                     and any(t.examples for t in doctest.DocTestFinder().find(importlib.import_module(name)))]
-    assert {"provml.rdf", "provml.ids", "provml.events", "provml.store", "provml.vocab", "provml.loaders"} <= set(with_examples)
+    with_examples = [
+        name
+        for name in MODULES
+        if doctest.DocTestFinder().find(importlib.import_module(name))
+        and any(t.examples for t in doctest.DocTestFinder().find(importlib.import_module(name)))
+    ]
+    assert {"provml.rdf", "provml.ids", "provml.events", "provml.store", "provml.vocab", "provml.loaders"} <= set(
+        with_examples
+    )

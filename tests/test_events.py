@@ -98,10 +98,21 @@ def test_a_missing_file_is_an_event_error(tmp_path: Path) -> None:
 def test_flowcept_task_messages_are_records_as_they_are() -> None:
     """A task message as Flowcept writes it (docs/task_schema.rst fields) needs no change."""
     message = {
-        "type": "task", "task_id": "1753271411.2", "workflow_id": "fe546706", "campaign_id": "76088532",
-        "activity_id": "sum_one", "used": {"i1": 3}, "generated": {"o1": 4}, "status": "FINISHED",
-        "started_at": 1753271411.2, "ended_at": 1753271411.3, "hostname": "frontier01", "user": "ana",
-        "telemetry_at_start": {"cpu": {"percent_all": 12.5}}, "adapter_id": "dask", "tags": ["x"],
+        "type": "task",
+        "task_id": "1753271411.2",
+        "workflow_id": "fe546706",
+        "campaign_id": "76088532",
+        "activity_id": "sum_one",
+        "used": {"i1": 3},
+        "generated": {"o1": 4},
+        "status": "FINISHED",
+        "started_at": 1753271411.2,
+        "ended_at": 1753271411.3,
+        "hostname": "frontier01",
+        "user": "ana",
+        "telemetry_at_start": {"cpu": {"percent_all": 12.5}},
+        "adapter_id": "dask",
+        "tags": ["x"],
     }
     check_record(message)
 
@@ -117,7 +128,9 @@ json_values = st.recursive(
 @given(
     kind=st.sampled_from([*record_types(), "other"]),
     fields=st.dictionaries(
-        st.sampled_from(["workflow_id", "task_id", "name", "value", "timestamp", "role", "sha256", "step", "hostname", "kind"]),
+        st.sampled_from(
+            ["workflow_id", "task_id", "name", "value", "timestamp", "role", "sha256", "step", "hostname", "kind"]
+        ),
         json_values,
     ),
 )

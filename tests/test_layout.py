@@ -7,31 +7,53 @@ things are therefore described once, in the shared graph; these tests hold the l
 
 from __future__ import annotations
 
+from conftest import DEMO_RUNS
+
 from provml.demo import LINEAGE, best_run, plan_runs
 from provml.store import Store
 
-from conftest import DEMO_RUNS
-
-SHARED_KINDS = ("Dataset", "Model", "ComputeNode", "GPU", "Persona", "Hyperparameter", "EvaluationMeasure",
-                "WorkflowExecution", "Study", "Task", "Workflow", "CodeVersion", "Environment")
+SHARED_KINDS = (
+    "Dataset",
+    "Model",
+    "ComputeNode",
+    "GPU",
+    "Persona",
+    "Hyperparameter",
+    "EvaluationMeasure",
+    "WorkflowExecution",
+    "Study",
+    "Task",
+    "Workflow",
+    "CodeVersion",
+    "Environment",
+)
 
 
 def test_no_triple_is_asserted_in_two_graphs(demo_store: Store) -> None:
-    repeated = demo_store.query("""SELECT ?s ?p ?o WHERE { GRAPH ?g1 { ?s ?p ?o } GRAPH ?g2 { ?s ?p ?o } FILTER(STR(?g1) < STR(?g2)) } LIMIT 5""")
+    repeated = demo_store.query(
+        """SELECT ?s ?p ?o WHERE { GRAPH ?g1 { ?s ?p ?o } GRAPH ?g2 { ?s ?p ?o } FILTER(STR(?g1) < STR(?g2)) } LIMIT 5"""
+    )
     assert repeated.rows() == []
 
 
 def test_shared_things_are_described_only_in_the_shared_graph(demo_store: Store) -> None:
     shared = demo_store.ids.shared_graph
     for kind in SHARED_KINDS:
-        graphs = {row[0].value for row in demo_store.query(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?x a provml:{kind} }} }}")}
+        graphs = {
+            row[0].value
+            for row in demo_store.query(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?x a provml:{kind} }} }}")
+        }
         assert graphs <= {shared}, kind
 
 
 def test_a_dataset_used_by_every_run_is_typed_once(demo_store: Store) -> None:
-    (row,) = demo_store.query("""SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?d a provml:LearningDataset ; rdfs:label "train split v3" } }""")
+    (row,) = demo_store.query(
+        """SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?d a provml:LearningDataset ; rdfs:label "train split v3" } }"""
+    )
     assert row[0].python() == 1
-    (row,) = demo_store.query("""SELECT (COUNT(DISTINCT ?run) AS ?n) WHERE { ?run a provml:TrainingExecution ; prov:used ?d . ?d rdfs:label "train split v3" }""")
+    (row,) = demo_store.query(
+        """SELECT (COUNT(DISTINCT ?run) AS ?n) WHERE { ?run a provml:TrainingExecution ; prov:used ?d . ?d rdfs:label "train split v3" }"""
+    )
     assert row[0].python() == DEMO_RUNS
 
 
@@ -46,8 +68,11 @@ def test_the_deployed_model_traces_back_across_dumps_to_the_raw_surveys(demo_sto
     query = LINEAGE.format(model=f"<urn:provml:model/{best.model_id}>")
     names = {(row[0].value, row[1].value.split("#")[1]) for row in demo_store.query(query)}
     assert names == {
-        ("survey-north-sea-a.segy", "RawDataset"), ("survey-north-sea-b.segy", "RawDataset"),
-        ("survey-santos-basin.segy", "RawDataset"), ("curated facies cube v3", "DomainDataset"),
-        ("train split v3", "LearningDataset"), ("val split v3", "LearningDataset"),
+        ("survey-north-sea-a.segy", "RawDataset"),
+        ("survey-north-sea-b.segy", "RawDataset"),
+        ("survey-santos-basin.segy", "RawDataset"),
+        ("curated facies cube v3", "DomainDataset"),
+        ("train split v3", "LearningDataset"),
+        ("val split v3", "LearningDataset"),
         *((model, "Model") for model in expected_models),
     }

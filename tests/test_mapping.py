@@ -7,11 +7,10 @@ from typing import Any
 
 import orjson
 import pytest
+from conftest import load_file
 
 from provml.errors import EventError
 from provml.store import Store
-
-from conftest import load_file
 
 WF = {"workflow_id": "wf1"}
 
@@ -36,27 +35,52 @@ def test_a_training_task_is_a_training_execution_of_its_plan_in_its_workflow(tmp
     store = load_records(
         tmp_path,
         {"type": "workflow", **WF, "name": "sweep", "campaign_id": "c1", "started_at": 0, "user": "ana"},
-        {"type": "task", **WF, "task_id": "t1", "activity_id": "train", "subtype": "training", "started_at": 10.5,
-         "ended_at": 70, "status": "finished", "hostname": "node1", "gpus": [0, 1]},
+        {
+            "type": "task",
+            **WF,
+            "task_id": "t1",
+            "activity_id": "train",
+            "subtype": "training",
+            "started_at": 10.5,
+            "ended_at": 70,
+            "status": "finished",
+            "hostname": "node1",
+            "gpus": [0, 1],
+        },
     )
     task = "<urn:provml:task/wf1/t1>"
     assert ask(store, f"{task} a provml:TrainingExecution, provml:TaskExecution, prov:Activity")
     assert ask(store, f"{task} provml:executionOf [ a provml:Training ; rdfs:label 'train' ]")
-    assert ask(store, f"{task} provml:partOf <urn:provml:workflow/wf1> . <urn:provml:workflow/wf1> provml:partOf <urn:provml:study/c1>")
-    assert ask(store, f"{task} prov:startedAtTime '1970-01-01T00:00:10.500000+00:00'^^xsd:dateTime ; provml:status 'FINISHED'")
-    assert ask(store, "<urn:provml:workflow/wf1> prov:wasAssociatedWith [ a provml:Persona, prov:Person ; rdfs:label 'ana' ]")
-    assert values(store, f"SELECT ?gpu WHERE {{ {task} provml:usedGPU ?g . ?g provml:partOf ?h ; rdfs:label ?gpu }}") == [
-        "node1 GPU 0", "node1 GPU 1",
+    assert ask(
+        store,
+        f"{task} provml:partOf <urn:provml:workflow/wf1> . <urn:provml:workflow/wf1> provml:partOf <urn:provml:study/c1>",
+    )
+    assert ask(
+        store, f"{task} prov:startedAtTime '1970-01-01T00:00:10.500000+00:00'^^xsd:dateTime ; provml:status 'FINISHED'"
+    )
+    assert ask(
+        store, "<urn:provml:workflow/wf1> prov:wasAssociatedWith [ a provml:Persona, prov:Person ; rdfs:label 'ana' ]"
+    )
+    assert values(
+        store, f"SELECT ?gpu WHERE {{ {task} provml:usedGPU ?g . ?g provml:partOf ?h ; rdfs:label ?gpu }}"
+    ) == [
+        "node1 GPU 0",
+        "node1 GPU 1",
     ]
 
 
 @pytest.mark.parametrize(
     ("subtype", "cls"),
     [
-        ("data_curation", "DataCurationExecution"), ("dataprep", "LearningDataPreparationExecution"),
-        ("learning", "TrainingExecution"), ("validation", "ValidationExecution"), ("evaluation", "EvaluationExecution"),
-        ("deployment", "DeploymentExecution"), ("inference", "InferenceExecution"),
-        ("epoch", "LearningStageSectionExecution"), ("something_else", "TaskExecution"),
+        ("data_curation", "DataCurationExecution"),
+        ("dataprep", "LearningDataPreparationExecution"),
+        ("learning", "TrainingExecution"),
+        ("validation", "ValidationExecution"),
+        ("evaluation", "EvaluationExecution"),
+        ("deployment", "DeploymentExecution"),
+        ("inference", "InferenceExecution"),
+        ("epoch", "LearningStageSectionExecution"),
+        ("something_else", "TaskExecution"),
     ],
 )
 def test_the_subtype_picks_the_stage_class(tmp_path: Path, subtype: str, cls: str) -> None:
@@ -72,7 +96,9 @@ def test_start_and_end_messages_of_a_task_merge_and_the_final_status_wins(tmp_pa
         {"type": "task", **WF, "task_id": "t", "status": "RUNNING"},  # a late heartbeat does not undo the end
     )
     assert values(store, "SELECT ?s WHERE { <urn:provml:task/wf1/t> provml:status ?s }") == ["ERROR"]
-    assert ask(store, "<urn:provml:task/wf1/t> provml:errorMessage 'boom' ; prov:endedAtTime ?e ; prov:startedAtTime ?s")
+    assert ask(
+        store, "<urn:provml:task/wf1/t> provml:errorMessage 'boom' ; prov:endedAtTime ?e ; prov:startedAtTime ?s"
+    )
 
 
 def test_params_are_hyperparameter_settings_used_by_the_run(tmp_path: Path) -> None:
@@ -86,16 +112,44 @@ def test_params_are_hyperparameter_settings_used_by_the_run(tmp_path: Path) -> N
         ?s a provml:HyperparameterSetting ; provml:value ?value ; mls:specifiedBy ?h . ?h rdfs:label ?name ; a ?kind
         FILTER(?kind IN (provml:LearningHyperparameter, provml:ModelHyperparameter)) } ORDER BY ?name""").rows()
     assert [(n.value, v.python(), k.value.split("#")[1]) for n, v, k in rows] == [
-        ("layers", 4, "ModelHyperparameter"), ("learning_rate", 0.001, "LearningHyperparameter"),
+        ("layers", 4, "ModelHyperparameter"),
+        ("learning_rate", 0.001, "LearningHyperparameter"),
     ]
 
 
 def test_a_metric_value_has_its_measure_step_epoch_time_and_run(tmp_path: Path) -> None:
     store = load_records(
         tmp_path,
-        {"type": "metric", **WF, "task_id": "t", "name": "loss", "value": 1, "step": 100, "epoch": 0, "timestamp": "2026-01-05T08:00:00Z"},
-        {"type": "metric", **WF, "task_id": "t", "name": "loss", "value": 0.5, "step": 200, "epoch": 1, "timestamp": 1767600060},
-        {"type": "metric", **WF, "task_id": "t", "name": "loss", "value": None, "step": 300, "epoch": 2, "timestamp": 1767600120},
+        {
+            "type": "metric",
+            **WF,
+            "task_id": "t",
+            "name": "loss",
+            "value": 1,
+            "step": 100,
+            "epoch": 0,
+            "timestamp": "2026-01-05T08:00:00Z",
+        },
+        {
+            "type": "metric",
+            **WF,
+            "task_id": "t",
+            "name": "loss",
+            "value": 0.5,
+            "step": 200,
+            "epoch": 1,
+            "timestamp": 1767600060,
+        },
+        {
+            "type": "metric",
+            **WF,
+            "task_id": "t",
+            "name": "loss",
+            "value": None,
+            "step": 300,
+            "epoch": 2,
+            "timestamp": 1767600120,
+        },
     )
     rows = store.query("""SELECT ?step ?epoch ?value ?time WHERE { ?m a provml:ModelEvaluation ;
         mls:specifiedBy [ a provml:EvaluationMeasure ; rdfs:label "loss" ] ; provml:step ?step ; provml:epoch ?epoch ;
@@ -112,28 +166,67 @@ def test_datasets_are_keyed_by_id_or_digest_and_linked_by_role(tmp_path: Path) -
     digest = "a" * 64
     store = load_records(
         tmp_path,
-        {"type": "dataset", **WF, "task_id": "prep", "role": "input", "name": "raw", "dataset_id": "raw-1", "kind": "raw"},
-        {"type": "dataset", **WF, "task_id": "prep", "role": "output", "name": "clean", "sha256": digest, "kind": "learning",
-         "derived_from": ["raw-1"], "shape": [10, 3], "location": "/d/clean.csv", "domain_concepts": ["http://geo.example/Well"]},
+        {
+            "type": "dataset",
+            **WF,
+            "task_id": "prep",
+            "role": "input",
+            "name": "raw",
+            "dataset_id": "raw-1",
+            "kind": "raw",
+        },
+        {
+            "type": "dataset",
+            **WF,
+            "task_id": "prep",
+            "role": "output",
+            "name": "clean",
+            "sha256": digest,
+            "kind": "learning",
+            "derived_from": ["raw-1"],
+            "shape": [10, 3],
+            "location": "/d/clean.csv",
+            "domain_concepts": ["http://geo.example/Well"],
+        },
     )
     clean = f"<urn:provml:dataset/{digest}>"
-    assert ask(store, f"<urn:provml:task/wf1/prep> prov:used <urn:provml:dataset/raw-1> . {clean} prov:wasGeneratedBy <urn:provml:task/wf1/prep>")
-    assert ask(store, f"{clean} a provml:LearningDataset, provml:Dataset, prov:Entity ; prov:wasDerivedFrom <urn:provml:dataset/raw-1> ; "
-               f"provml:shape '[10,3]' ; provml:sha256 '{digest}' ; provml:location '/d/clean.csv'^^xsd:anyURI ; "
-               "provml:domainConcept <http://geo.example/Well>")
+    assert ask(
+        store,
+        f"<urn:provml:task/wf1/prep> prov:used <urn:provml:dataset/raw-1> . {clean} prov:wasGeneratedBy <urn:provml:task/wf1/prep>",
+    )
+    assert ask(
+        store,
+        f"{clean} a provml:LearningDataset, provml:Dataset, prov:Entity ; prov:wasDerivedFrom <urn:provml:dataset/raw-1> ; "
+        f"provml:shape '[10,3]' ; provml:sha256 '{digest}' ; provml:location '/d/clean.csv'^^xsd:anyURI ; "
+        "provml:domainConcept <http://geo.example/Well>",
+    )
 
 
 def test_a_model_records_its_run_algorithm_implementation_and_origin(tmp_path: Path) -> None:
     store = load_records(
         tmp_path,
-        {"type": "model", **WF, "task_id": "t", "model_id": "m2", "name": "m2", "algorithm": "Random Forest",
-         "implementation": "sklearn.ensemble.RandomForestClassifier", "derived_from": ["m1"]},
+        {
+            "type": "model",
+            **WF,
+            "task_id": "t",
+            "model_id": "m2",
+            "name": "m2",
+            "algorithm": "Random Forest",
+            "implementation": "sklearn.ensemble.RandomForestClassifier",
+            "derived_from": ["m1"],
+        },
         {"type": "model", **WF, "task_id": "e", "model_id": "m2", "name": "m2", "role": "input"},
     )
-    assert ask(store, "<urn:provml:model/m2> a provml:Model ; prov:wasGeneratedBy <urn:provml:task/wf1/t> ; "
-               "prov:wasDerivedFrom <urn:provml:model/m1>")
-    assert ask(store, "<urn:provml:task/wf1/t> mls:realizes ?a ; mls:executes ?i . ?i mls:implements ?a . "
-               "?a a provml:Algorithm ; rdfs:label 'Random Forest'")
+    assert ask(
+        store,
+        "<urn:provml:model/m2> a provml:Model ; prov:wasGeneratedBy <urn:provml:task/wf1/t> ; "
+        "prov:wasDerivedFrom <urn:provml:model/m1>",
+    )
+    assert ask(
+        store,
+        "<urn:provml:task/wf1/t> mls:realizes ?a ; mls:executes ?i . ?i mls:implements ?a . "
+        "?a a provml:Algorithm ; rdfs:label 'Random Forest'",
+    )
     assert ask(store, "<urn:provml:task/wf1/e> prov:used <urn:provml:model/m2>")
 
 
@@ -144,21 +237,38 @@ def test_flowcept_values_chain_tasks_through_shared_data_values(tmp_path: Path) 
         {"type": "task", **WF, "task_id": "1", "activity_id": "sum_one", "used": {"i1": 3}, "generated": {"o1": 4}},
         {"type": "task", **WF, "task_id": "2", "activity_id": "mult_two", "used": {"o1": 4}, "generated": {"o2": 8}},
     )
-    assert values(store, """SELECT ?upstream WHERE { ?t rdfs:label "mult_two" ;
-        (prov:used/prov:wasGeneratedBy)+ [ rdfs:label ?upstream ] }""") == ["sum_one"]
+    assert values(
+        store,
+        """SELECT ?upstream WHERE { ?t rdfs:label "mult_two" ;
+        (prov:used/prov:wasGeneratedBy)+ [ rdfs:label ?upstream ] }""",
+    ) == ["sum_one"]
 
 
 def test_telemetry_samples_hosts_and_gpus(tmp_path: Path) -> None:
     store = load_records(
         tmp_path,
         {"type": "host", "hostname": "n1", "cpu_count": 8, "gpus": [{"index": 0, "name": "A100", "memory_bytes": 80}]},
-        {"type": "telemetry", **WF, "task_id": "t", "hostname": "n1", "timestamp": 5, "cpu": {"percent_all": 50},
-         "memory": {"virtual": {"used": 1024}}, "gpu": [{"index": 0, "utilization": 90, "memory_used": 7}]},
+        {
+            "type": "telemetry",
+            **WF,
+            "task_id": "t",
+            "hostname": "n1",
+            "timestamp": 5,
+            "cpu": {"percent_all": 50},
+            "memory": {"virtual": {"used": 1024}},
+            "gpu": [{"index": 0, "utilization": 90, "memory_used": 7}],
+        },
     )
-    assert ask(store, "?s a provml:TelemetrySample ; provml:sampledFrom <urn:provml:host/n1> ; provml:cpuPercent 50.0e0 ; "
-               "provml:memoryUsedBytes 1024 ; prov:wasGeneratedBy <urn:provml:task/wf1/t>")
-    assert ask(store, "?s provml:sampledFrom [ a provml:GPU ; provml:platform 'A100' ; provml:partOf <urn:provml:host/n1> ] ; "
-               "provml:gpuUtilizationPercent 90.0e0 ; provml:gpuMemoryUsedBytes 7")
+    assert ask(
+        store,
+        "?s a provml:TelemetrySample ; provml:sampledFrom <urn:provml:host/n1> ; provml:cpuPercent 50.0e0 ; "
+        "provml:memoryUsedBytes 1024 ; prov:wasGeneratedBy <urn:provml:task/wf1/t>",
+    )
+    assert ask(
+        store,
+        "?s provml:sampledFrom [ a provml:GPU ; provml:platform 'A100' ; provml:partOf <urn:provml:host/n1> ] ; "
+        "provml:gpuUtilizationPercent 90.0e0 ; provml:gpuMemoryUsedBytes 7",
+    )
 
 
 def test_descriptions_of_shared_things_go_to_the_shared_graph_and_runs_to_the_dump(tmp_path: Path) -> None:
@@ -168,18 +278,25 @@ def test_descriptions_of_shared_things_go_to_the_shared_graph_and_runs_to_the_du
         {"type": "dataset", **WF, "task_id": "t", "role": "input", "dataset_id": "d", "name": "d"},
     )
     shared = f"<{store.ids.shared_graph}>"
-    assert ask(store, f"GRAPH {shared} {{ <urn:provml:dataset/d> a provml:Dataset . <urn:provml:host/n1> a provml:ComputeNode }}")
+    assert ask(
+        store,
+        f"GRAPH {shared} {{ <urn:provml:dataset/d> a provml:Dataset . <urn:provml:host/n1> a provml:ComputeNode }}",
+    )
     assert ask(store, f"GRAPH ?g {{ <urn:provml:task/wf1/t> prov:used <urn:provml:dataset/d> }} FILTER(?g != {shared})")
     assert not ask(store, f"GRAPH {shared} {{ <urn:provml:task/wf1/t> ?p ?o }}")
 
 
 def test_ids_with_spaces_and_slashes_give_valid_iris(tmp_path: Path) -> None:
-    store = load_records(tmp_path, {"type": "task", "workflow_id": "my wf/1", "task_id": "a<b>", "activity_id": 'say "x"'})
+    store = load_records(
+        tmp_path, {"type": "task", "workflow_id": "my wf/1", "task_id": "a<b>", "activity_id": 'say "x"'}
+    )
     assert ask(store, "<urn:provml:task/my%20wf%2F1/a%3Cb%3E> a provml:TaskExecution ; rdfs:label 'say \"x\"'")
 
 
 def test_an_invalid_time_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
-    path.write_bytes(b'{"type": "task", "workflow_id": "w", "task_id": "t"}\n{"type": "task", "workflow_id": "w", "task_id": "t", "started_at": "yesterday"}\n')
+    path.write_bytes(
+        b'{"type": "task", "workflow_id": "w", "task_id": "t"}\n{"type": "task", "workflow_id": "w", "task_id": "t", "started_at": "yesterday"}\n'
+    )
     with pytest.raises(EventError, match=r"events.jsonl:2: invalid time 'yesterday'"):
         load_file(Store(), path)

@@ -118,7 +118,9 @@ def test_terms_taken_from_prov_ml_and_provlake_cite_their_source(ontology: Graph
 
 
 def test_every_class_reaches_a_prov_class(with_imports: Graph) -> None:
-    query = sparql_prefixes() + """
+    query = (
+        sparql_prefixes()
+        + """
         SELECT ?class WHERE {
             ?class a owl:Class .
             FILTER(STRSTARTS(STR(?class), STR(provml:)))
@@ -128,6 +130,7 @@ def test_every_class_reaches_a_prov_class(with_imports: Graph) -> None:
                 FILTER(?ancestor != ?class)
             }
         }"""
+    )
     assert [str(row[0]) for row in with_imports.query(query)] == []
 
 

@@ -8,10 +8,10 @@ import sys
 from importlib.metadata import distribution
 from pathlib import Path
 
+import provml.loaders
 import pytest
 
 import provml
-import provml.loaders
 from provml import resources
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,5 +60,10 @@ def test_version_is_single_sourced() -> None:
 )
 def test_ci_tests_the_installed_package_not_the_checkout() -> None:
     """In CI the tests must exercise the wheel's files: code and data come from site-packages."""
-    for path in (Path(provml.__file__), resources.ontology_file(), resources.schema_file(), Path(provml.loaders.__file__)):
+    for path in (
+        Path(provml.__file__),
+        resources.ontology_file(),
+        resources.schema_file(),
+        Path(provml.loaders.__file__),
+    ):
         assert REPO not in path.resolve().parents, f"{path} comes from the checkout, not the installed package"

@@ -13,14 +13,13 @@ from pathlib import Path
 import pyoxigraph
 import pytest
 import rdflib
+from conftest import load_file
 
-from provml.demo import write_lifecycle
 from provml import loaders
+from provml.demo import write_lifecycle
 from provml.errors import EventError, StoreError
 from provml.loading import load_paths
 from provml.store import CHUNK_QUADS, Dump, Store
-
-from conftest import load_file
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +41,12 @@ def quad_count(store: Store) -> int:
 def test_a_dump_is_recorded_in_the_catalog(store: Store, demo_files: list[Path]) -> None:
     result = load_file(store, demo_files[0])
     (info,) = store.dumps()
-    assert (info.graph, info.source, info.loader, info.triples) == (result.graph, str(demo_files[0]), "events", result.triples)
+    assert (info.graph, info.source, info.loader, info.triples) == (
+        result.graph,
+        str(demo_files[0]),
+        "events",
+        result.triples,
+    )
     assert info.triples == graph_size(store, result.graph) > 0
     assert len(info.sha256) == 64
 
@@ -82,10 +86,18 @@ def test_a_malformed_record_after_chunks_were_written_leaves_the_store_as_it_was
     from provml.loaders import get
 
     with pytest.raises(EventError) as caught:
-        store.load(get("events").quads(bad, store.ids, graph), graph=graph, source=str(bad), loader="events",
-                   sha256="x", on_chunk=written.append)
+        store.load(
+            get("events").quads(bad, store.ids, graph),
+            graph=graph,
+            source=str(bad),
+            loader="events",
+            sha256="x",
+            on_chunk=written.append,
+        )
     assert sum(written) >= CHUNK_QUADS, "the error must come after at least one chunk was stored"
-    assert str(caught.value).startswith(f"{bad}:{len(lines) + 1}: metric record: missing required fields value, timestamp")
+    assert str(caught.value).startswith(
+        f"{bad}:{len(lines) + 1}: metric record: missing required fields value, timestamp"
+    )
     assert quad_count(store) == before
     assert [d.source for d in store.dumps()] == [str(demo_files[0])]
 
@@ -133,7 +145,9 @@ def test_triple_formats_export_one_graph_or_the_union(demo_store: Store, fmt: st
     assert len(rdflib.Graph().parse(data=buffer.getvalue(), format=rdflib_format)) == dump.triples
     buffer = io.BytesIO()
     demo_store.export(buffer, fmt)
-    (row,) = demo_store.query("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }")
+    (row,) = demo_store.query(
+        "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }"
+    )
     assert len(rdflib.Graph().parse(data=buffer.getvalue(), format=rdflib_format)) == row[0].python()
 
 
@@ -145,7 +159,7 @@ def test_export_of_an_unknown_graph_or_format_is_an_error(demo_store: Store) -> 
 
 
 def test_stats_count_the_main_things(demo_store: Store) -> None:
-    from conftest import DEMO_EPOCHS, DEMO_RUNS
+    from conftest import DEMO_RUNS
 
     counts = demo_store.stats()
     assert counts["dumps"] == DEMO_RUNS + 3
@@ -156,7 +170,9 @@ def test_stats_count_the_main_things(demo_store: Store) -> None:
 
 def dump_of(store: Store, path: Path) -> Dump:
     graph = store.ids.dump_graph(path)
-    return Dump(graph, loaders.get("events").quads(path, store.ids, graph), str(path), "events", loaders.file_sha256(path))
+    return Dump(
+        graph, loaders.get("events").quads(path, store.ids, graph), str(path), "events", loaders.file_sha256(path)
+    )
 
 
 def test_a_bad_dump_amid_a_batch_of_small_dumps_is_the_only_one_left_out(
@@ -233,8 +249,10 @@ def test_a_load_killed_midway_leaves_whole_graphs_only(tmp_path: Path, demo_file
     kill_after_a_bulk_write([sys.executable, "-m", "provml", "load", str(target), "--store", str(path)], path, tmp_path)
     if shape == "one large file":  # the kill left part of the dump in the store, for recovery to remove
         raw = pyoxigraph.Store(str(path))
-        (row,) = raw.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?c { ?g provml:loadState 'loading' } GRAPH ?g { ?s ?p ?o } }",
-                           prefixes={"provml": "https://w3id.org/provml#"})
+        (row,) = raw.query(
+            "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?c { ?g provml:loadState 'loading' } GRAPH ?g { ?s ?p ?o } }",
+            prefixes={"provml": "https://w3id.org/provml#"},
+        )
         assert int(row[0].value) > 0
         del raw
     with Store(path) as db:
@@ -242,7 +260,9 @@ def test_a_load_killed_midway_leaves_whole_graphs_only(tmp_path: Path, demo_file
         assert earlier.graph in [d.graph for d in dumps] and graph_size(db, earlier.graph) == earlier.triples
         assert all(graph_size(db, d.graph) == d.triples for d in dumps), "a catalogued dump is incomplete"
         graphs = {row[0].value for row in db.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")}
-        assert graphs == {d.graph for d in dumps} | {db.ids.shared_graph, db.ids.catalog_graph}, "a partial graph is left"
+        assert graphs == {d.graph for d in dumps} | {db.ids.shared_graph, db.ids.catalog_graph}, (
+            "a partial graph is left"
+        )
         if shape == "one large file":
             assert len(dumps) == 1
         again = {o.path.name: o.result.triples for o in load_paths(db, [target]) if o.result}
