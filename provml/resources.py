@@ -37,4 +37,4 @@ def queries_dir() -> Path:
 
 def schema_file(name: str = "events-v1.schema.json") -> Path:
     """Return the path of a JSON Schema shipped with provml."""
-    return _package_dir("provml") / "schemas" / name
+    return _package_dir("provml.schemas") / name
