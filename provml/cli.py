@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -94,7 +95,7 @@ def _summary(outcomes: list[FileOutcome], title: str) -> Table:
         table = Table("file", "format", "triples", "shared", "status", title=title)
         for o in outcomes:
             counts = (f"{o.result.triples:,}", f"{o.result.shared_triples:,}") if o.result else ("", "")
-            table.add_row(str(o.path), o.loader, *counts, o.status if o.error is None else "[red]failed[/red]")
+            table.add_row(escape(str(o.path)), o.loader, *counts, o.status if o.error is None else "[red]failed[/red]")
         table.add_row(f"total: {len(outcomes)} files", "", f"{triples:,}", "", "", style="bold")
         return table
     table = Table("status", "files", "triples", title=title)
@@ -129,8 +130,6 @@ def load(
     Example: provml load runs/ curation.jsonl
     """
     files = find_files(paths, format)
-    if not files:
-        raise InputError("no loadable files found (see `provml formats` for what provml reads)", source=paths[0])
     started = time.perf_counter()
     with _open(store, base) as db:
         outcomes = _load_with_progress(db, files, force)
@@ -218,7 +217,7 @@ def query(
         table = Table(*result.variables)
         count = 0
         for row in result:
-            table.add_row(*(_compact(term, db.ids.base) for term in row))
+            table.add_row(*(escape(_compact(term, db.ids.base)) for term in row))
             count += 1
     out.print(table)
     err.print(f"{count} row{'s' * (count != 1)}")
@@ -243,7 +242,7 @@ def graphs(store: StoreOption = None) -> None:
         dumps = db.dumps()
     table = Table("graph", "source", "loader", "triples", "loaded at")
     for d in dumps:
-        table.add_row(d.graph, d.source, d.loader, f"{d.triples:,}", d.loaded_at)
+        table.add_row(escape(d.graph), escape(d.source), d.loader, f"{d.triples:,}", d.loaded_at)
     out.print(table)
 
 
@@ -332,7 +331,7 @@ def demo(
             result = db.query(sparql)
             table = Table(*result.variables, title=f"[bold]{question}[/bold]", title_justify="left")
             for row in result:
-                table.add_row(*(_compact(term, db.ids.base) for term in row))
+                table.add_row(*(escape(_compact(term, db.ids.base)) for term in row))
             out.print(table)
             out.print()
     out.print("Ask your own: provml query 'SELECT * WHERE { ?model a provml:Model } LIMIT 5'")

@@ -41,7 +41,7 @@ def find_files(paths: list[Path], format: str | None = None) -> list[tuple[Path,
     """Expand directories (recursively, sorted) and pick each file's loader.
 
     A file named on its own must be readable by some loader (or by ``format``); files inside
-    directories that no loader claims by extension are skipped.
+    directories that no loader claims by extension are skipped. Finding no file is an error.
     """
     chosen = loaders.get(format) if format else None
     found: list[tuple[Path, loaders.Loader]] = []
@@ -57,6 +57,8 @@ def find_files(paths: list[Path], format: str | None = None) -> list[tuple[Path,
                     found.append((child, loader))
         else:
             found.append((path, chosen or loaders.detect(path)))
+    if not found:
+        raise InputError("no loadable files found (see `provml formats` for what provml reads)", source=paths[0])
     return found
 
 
@@ -98,7 +100,4 @@ def load_files(
 
 def load_paths(store: Store, paths: list[Path], *, format: str | None = None, force: bool = False) -> list[FileOutcome]:
     """Find the loadable files under ``paths`` and load them; see :func:`find_files` and :func:`load_files`."""
-    files = find_files(paths, format)
-    if not files:
-        raise InputError("no loadable files found (see `provml formats` for what provml reads)", source=paths[0])
-    return load_files(store, files, force=force)
+    return load_files(store, find_files(paths, format), force=force)

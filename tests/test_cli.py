@@ -161,3 +161,13 @@ def test_many_files_are_summarised_by_status(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("│")]
     assert [line.split("│")[1:3] for line in lines] == [[" loaded ", " 25    "], [" total  ", " 25    "]]
+
+
+def test_values_that_look_like_markup_are_printed_as_they_are(tmp_path: Path) -> None:
+    path = tmp_path / "[x].jsonl"
+    path.write_text('{"type": "task", "workflow_id": "w", "task_id": "t", "activity_id": "[bold]fit[/bold]"}\n')
+    assert "[x].jsonl" in provml("load", str(path), "--store", str(tmp_path / "s")).stdout
+    result = provml(
+        "query", "SELECT ?l WHERE { ?t a provml:TaskExecution ; rdfs:label ?l }", "--store", str(tmp_path / "s")
+    )
+    assert "[bold]fit[/bold]" in result.stdout
