@@ -429,8 +429,7 @@ class _PendingLoad:
     target: str  # its graph, or a staging graph when it replaces a loaded dump
     start: int = 0  # index of its first line in the batch's buffer
     shared: set[Quad] = field(default_factory=set)
-    marked: bool = False  # its target is marked "loading" in the catalog
-    written: bool = False  # some of its quads are in the store
+    marked: bool = False  # its target is marked "loading" in the catalog (so it may hold quads)
     done: bool = False  # all its quads were read
 
 
@@ -444,6 +443,7 @@ class _Batch:
         self.shared_graph = f"<{store.ids.shared_graph}>"
 
     def holds(self, graph: str) -> bool:
+        """Return True if a dump into ``graph`` is pending in this batch."""
         return any(load.dump.graph == graph for load in self.pending)
 
     def add(self, dump: Dump, *, replacing: bool) -> Iterator[tuple[Dump, LoadResult | ProvmlError]]:
@@ -481,23 +481,17 @@ class _Batch:
             if self.on_chunk:
                 self.on_chunk(len(self.lines))
             for load in self.pending:
-                load.written, load.start = True, 0
+                load.start = 0
             self.lines = []
         done = [load for load in self.pending if load.done]
-        if done:
-            counts = self.store._counts([load.target for load in done])
-            self.store._commit(done, counts)
-            for load in done:
-                yield (
-                    load.dump,
-                    LoadResult(
-                        load.dump.graph,
-                        counts.get(load.target, 0),
-                        len(load.shared),
-                        replaced=load.target != load.dump.graph,
-                    ),
-                )
-        self.pending = [load for load in self.pending if not load.done]
+        if not done:
+            return
+        counts = self.store._counts([load.target for load in done])
+        self.store._commit(done, counts)
+        self.pending = [load for load in self.pending if not load.done]  # before yielding: committed is final
+        for load in done:
+            triples, replaced = counts.get(load.target, 0), load.target != load.dump.graph
+            yield load.dump, LoadResult(load.dump.graph, triples, len(load.shared), replaced=replaced)
 
     def _drop(self, load: _PendingLoad) -> None:
         """Forget a dump that failed: its lines in the buffer, and what of it was already written."""

@@ -212,6 +212,14 @@ def test_an_interrupt_mid_batch_leaves_only_committed_dumps(store: Store, demo_f
     assert quad_count(store) == before and len(store.dumps()) == 1
 
 
+def test_a_consumer_that_stops_reading_results_keeps_what_was_committed(store: Store, demo_files: list[Path]) -> None:
+    results = store.load_many(dump_of(store, p) for p in demo_files[:4])
+    first, _ = next(results)  # the first batch commits all four small dumps together
+    results.close()  # the caller stops listening: nothing committed may be undone
+    assert first.source == str(demo_files[0])
+    assert sorted(d.source for d in store.dumps()) == sorted(str(p) for p in demo_files[:4])
+
+
 def kill_after_a_bulk_write(command: list[str], store: Path, cwd: Path) -> None:
     """Run ``command`` and SIGKILL it just after it ingested bulk-loaded data (bounded: 120 s).
 
