@@ -6,6 +6,7 @@ kept in an embedded Oxigraph store and queried with SPARQL.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from provml.errors import EventError, InputError, ProvmlError, QueryError, StoreError
@@ -15,8 +16,29 @@ __version__ = "0.1.0"
 # In a source checkout used without installing, the packages that pyproject.toml maps into provml
 # (loaders/, server/, ontology/, queries/, shapes/) sit beside this directory: let them import as provml.*.
 _checkout = Path(__file__).resolve().parent.parent
-if (_checkout / "pyproject.toml").is_file() and (_checkout / "loaders" / "__init__.py").is_file():
+if (
+    (_checkout / "pyproject.toml").is_file()
+    and (_checkout / "loaders" / "__init__.py").is_file()
+    and importlib.util.find_spec("provml.loaders") is None
+):
     __path__.append(str(_checkout))
+
+from provml.capture import (  # noqa: E402 - the capture API needs the package path set up above
+    active_run,
+    active_workflow,
+    generated,
+    log_dataset,
+    log_metric,
+    log_metrics,
+    log_model,
+    log_param,
+    log_params,
+    set_tags,
+    start_run,
+    start_workflow,
+    task,
+    used,
+)
 
 __all__ = [
     "EventError",
@@ -25,4 +47,18 @@ __all__ = [
     "QueryError",
     "StoreError",
     "__version__",
+    "active_run",
+    "active_workflow",
+    "generated",
+    "log_dataset",
+    "log_metric",
+    "log_metrics",
+    "log_model",
+    "log_param",
+    "log_params",
+    "set_tags",
+    "start_run",
+    "start_workflow",
+    "task",
+    "used",
 ]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +19,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from provml import __version__, loaders
-from provml.errors import InputError, ProvmlError
+from provml.errors import InputError, ProvmlError, ProvmlWarning
 from provml.ids import IriMinter
 from provml.loading import FileOutcome, find_files, load_files
 from provml.store import RDF_FORMATS, RESULT_FORMATS, Store, Term, default_store_path
@@ -72,8 +73,22 @@ def _main(
 
 
 def _load_with_progress(db: Store, files: list[tuple[Path, loaders.Loader]], force: bool) -> list[FileOutcome]:
-    """Load files as ``provml.loading.load_files`` does, with a progress bar on a terminal."""
+    """Load files as ``provml.loading.load_files`` does, with a progress bar on a terminal.
+
+    What the loaders recovered from (a torn last line...) is printed as warnings on stderr.
+    """
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ProvmlWarning)
+        outcomes = _load_files_with_bar(db, files, force, columns)
+    for warning in caught:
+        err.print(f"warning: {warning.message}", markup=False)
+    return outcomes
+
+
+def _load_files_with_bar(
+    db: Store, files: list[tuple[Path, loaders.Loader]], force: bool, columns: tuple[Any, ...]
+) -> list[FileOutcome]:
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         bar = progress.add_task("loading", total=sum(path.stat().st_size for path, _ in files))
         return load_files(

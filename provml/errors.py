@@ -9,6 +9,9 @@ source (a path or a URI) and, where known, the line, so that the CLI can print t
     │   └── EventError      a record of the event format that cannot be read or mapped
     ├── StoreError          the store cannot be opened, is locked, or refused a write
     └── QueryError          a SPARQL query or update that does not parse or cannot run
+
+:class:`ProvmlWarning` reports what provml recovered from (a torn last line skipped, a capture
+transport that failed and spilled to disk).
 """
 
 from __future__ import annotations
@@ -46,3 +49,7 @@ class StoreError(ProvmlError):
 
 class QueryError(ProvmlError):
     """A SPARQL query or update is invalid or failed."""
+
+
+class ProvmlWarning(UserWarning):
+    """Something provml recovered from, but the user should know about."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import IO, Any
 
 import orjson
 
-from provml.errors import EventError
+from provml.errors import EventError, ProvmlWarning
 from provml.resources import schema_file
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -126,9 +127,11 @@ def read_events(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line number, record)`` for each event of a JSON-lines file, checked against the schema.
 
-    Blank lines are skipped. Raises :class:`EventError` naming ``file:line`` for a line that is
-    not JSON or a record that breaks the schema. ``on_bytes`` is told, about every
-    ``report_every`` bytes, how many bytes were read since its last call.
+    Blank lines are skipped. A last line that is cut short (no newline, not JSON: its writer was
+    killed) is skipped with a :class:`ProvmlWarning`. Raises :class:`EventError` naming
+    ``file:line`` for any other line that is not JSON, or a record that breaks the schema.
+    ``on_bytes`` is told, about every ``report_every`` bytes, how many bytes were read since
+    its last call.
     """
     with _open(path) as stream:
         line_number = unreported = 0
@@ -144,6 +147,9 @@ def read_events(
                 try:
                     record = orjson.loads(line)
                 except orjson.JSONDecodeError as error:
+                    if not line.endswith(b"\n"):  # the last line, cut short: its writer was killed mid-write
+                        warnings.warn(ProvmlWarning(f"{path}:{line_number}: torn last line skipped"), stacklevel=2)
+                        break
                     raise EventError(f"not JSON: {error}", source=path, line=line_number) from None
                 try:
                     check_record(record)

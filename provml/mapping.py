@@ -151,6 +151,7 @@ class EventMapper:
         self.graph = _t(graph)
         self.shared = _t(ids.shared_graph)
         self._statuses: dict[str, tuple[str, str]] = {}  # node -> (status, graph)
+        self._parents: dict[str, str] = {}  # task node -> the task or workflow it is part of
         self._generated: dict[tuple[str, str, str], str] = {}  # (workflow, name, value key) -> node
         self._handlers = {
             "workflow": self._workflow,
@@ -170,7 +171,13 @@ class EventMapper:
         return self._handlers[record["type"]](record)
 
     def finish(self) -> Iterator[Quad]:
-        """Yield the quads that need every record seen: the final status of each execution."""
+        """Yield the quads that need every record seen: what each task is part of, each final status.
+
+        A task's end record need not repeat its ``parent_task_id``, so the parent is known only
+        once every record of the dump was read.
+        """
+        for node, parent in self._parents.items():
+            yield (node, P["partOf"], parent, self.graph)
         for node, (status, graph) in self._statuses.items():
             yield (node, P["status"], rdf.string(status), graph)
 
@@ -265,8 +272,12 @@ class EventMapper:
                 yield (node, P[prop], term(value), graph)
 
     def _concepts(self, node: str, record: dict[str, Any], graph: str) -> Iterator[Quad]:
+        """Yield the domain concepts and tags a record gives its node."""
         for concept in record.get("domain_concepts") or ():
             yield (node, P["domainConcept"], rdf.iri(concept), graph)
+        tags = record.get("tags") or ()
+        for tag in tags.items() if isinstance(tags, dict) else tags:
+            yield (node, P["tag"], rdf.string(f"{tag[0]}={tag[1]}" if isinstance(tag, tuple) else str(tag)), graph)
 
     def _times(self, node: str, record: dict[str, Any], graph: str) -> Iterator[Quad]:
         if (started := record.get("started_at")) is not None:
@@ -343,8 +354,10 @@ class EventMapper:
         yield (node, P["sourceId"], rdf.string(task_id), graph)
         workflow = _t(self.ids.workflow(workflow_id))
         yield from self._workflow_node(workflow_id)
-        parent = record.get("parent_task_id")
-        yield (node, P["partOf"], _t(self.ids.task(workflow_id, parent)) if parent else workflow, graph)
+        if (parent := record.get("parent_task_id")) is not None:
+            self._parents[node] = _t(self.ids.task(workflow_id, parent))
+        else:
+            self._parents.setdefault(node, workflow)  # a task without a parent is part of its workflow
         if (campaign_id := record.get("campaign_id")) is not None:
             yield from self._study(workflow, campaign_id)
         if (workflow_name := record.get("workflow_name")) is not None:

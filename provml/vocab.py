@@ -125,6 +125,7 @@ class PROVML(_Namespace):
     epoch: str
     status: str
     errorMessage: str
+    tag: str
     sourceId: str
     sha256: str
     sizeBytes: str

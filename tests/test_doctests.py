@@ -9,6 +9,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import pkgutil
+from pathlib import Path
 
 import provml.loaders
 import provml.server
@@ -16,13 +17,19 @@ import pytest
 
 import provml
 
+DATA_PACKAGES = {"provml.ontology", "provml.queries", "provml.shapes", "provml.schemas"}
 MODULES = sorted(
     {
-        *(f"provml.{m.name}" for m in pkgutil.iter_modules(provml.__path__) if m.name != "__main__"),
-        *(f"provml.loaders.{m.name}" for m in pkgutil.iter_modules(provml.loaders.__path__)),
-        "provml.loaders",
         "provml",
+        "provml.loaders",
+        *(
+            m.name
+            for m in pkgutil.walk_packages([str(Path(provml.__file__).parent)], "provml.")
+            if not m.name.endswith("__main__")
+        ),
+        *(m.name for m in pkgutil.walk_packages(provml.loaders.__path__, "provml.loaders.")),
     }
+    - DATA_PACKAGES
 )
 
 

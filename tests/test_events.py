@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provml.errors import EventError
+from provml.errors import EventError, ProvmlWarning
 from provml.events import check_record, read_events, record_types, schema
 
 
@@ -148,3 +148,20 @@ def test_the_checker_agrees_with_the_schema_on_arbitrary_records(kind: str, fiel
     except EventError:
         accepted = False
     assert accepted == valid
+
+
+def test_a_torn_last_line_is_skipped_with_a_warning_naming_it(tmp_path: Path) -> None:
+    """A writer killed mid-line leaves a last line without its end: every complete line still loads."""
+    a, b = examples()[:2]
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(orjson.dumps(a) + b"\n" + orjson.dumps(b) + b"\n" + orjson.dumps(a)[:17])
+    with pytest.warns(ProvmlWarning, match=f"{path}:3: torn last line skipped"):
+        assert [r for _, r in read_events(path)] == [a, b]
+
+
+def test_a_broken_line_that_is_not_the_last_is_an_error(tmp_path: Path) -> None:
+    a = examples()[0]
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(orjson.dumps(a)[:17] + b"\n" + orjson.dumps(a) + b"\n")
+    with pytest.raises(EventError, match=":1: not JSON"):
+        list(read_events(path))

@@ -300,3 +300,18 @@ def test_an_invalid_time_names_the_line(tmp_path: Path) -> None:
     )
     with pytest.raises(EventError, match=r"events.jsonl:2: invalid time 'yesterday'"):
         load_file(Store(), path)
+
+
+def test_a_task_is_part_of_its_parent_only_even_when_its_end_record_omits_the_parent(tmp_path: Path) -> None:
+    store = load_records(
+        tmp_path,
+        {"type": "task", **WF, "task_id": "epoch-1", "parent_task_id": "train", "started_at": 1},
+        {"type": "task", **WF, "task_id": "epoch-1", "ended_at": 2, "status": "FINISHED"},
+        {"type": "task", **WF, "task_id": "train", "started_at": 0},
+    )
+    assert values(store, "SELECT ?p WHERE { <urn:provml:task/wf1/epoch-1> provml:partOf ?p }") == [
+        "urn:provml:task/wf1/train"
+    ]
+    assert values(store, "SELECT ?p WHERE { <urn:provml:task/wf1/train> provml:partOf ?p }") == [
+        "urn:provml:workflow/wf1"
+    ]

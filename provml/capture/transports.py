@@ -1,0 +1,132 @@
+"""Where captured events go: a transport per process, chosen by one URI.
+
+* a directory (``file:///scratch/run`` or a plain path, the default ``./provml-events``): one
+  JSON-lines file per process, named by host, rank and pid, so that thousands of ranks write
+  side by side on a shared file system without locks.
+
+A transport never raises into the code it observes: a failing write warns once and the
+events go to a spill file instead.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import time
+import warnings
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import unquote, urlparse
+
+import orjson
+
+from provml.errors import ProvmlError, ProvmlWarning
+
+DEFAULT_DIRECTORY = "provml-events"
+FLUSH_SECONDS = 1.0  # buffered events reach the file at least this often while events are written
+_BUFFER_BYTES = 1 << 16
+_RANK_VARIABLES = ("RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID", "PMIX_RANK")
+
+
+def process_rank() -> str | None:
+    """Return this process's rank in a parallel job (MPI, SLURM, torchrun), if it has one."""
+    return next((os.environ[v] for v in _RANK_VARIABLES if os.environ.get(v)), None)
+
+
+def _dumps(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY, default=str)
+
+
+class FileTransport:
+    """Append events to this process's own JSON-lines file in ``directory``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._closed = False
+        self._stream: IO[bytes] | None = None
+        self._last_flush = time.monotonic()
+        self._warned = False
+        self.path = self._open()
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _open(self) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        rank = process_rank()
+        who = f"rank{rank}-{os.getpid()}" if rank is not None else str(os.getpid())
+        path = self.directory / f"{socket.gethostname()}-{who}-{time.time_ns()}.jsonl"
+        self._stream = path.open("ab", buffering=_BUFFER_BYTES)
+        return path
+
+    def _after_fork(self) -> None:
+        """In a forked child: drop the parent's buffer (the parent writes it) and open a file of its own.
+
+        The inherited stream would flush the parent's buffered events into the parent's file when
+        it is collected, so its descriptor is pointed at /dev/null first (in the child only).
+        """
+        if self._stream is not None:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self._stream.fileno())
+            os.close(null)
+        self._stream = None
+        if not self._closed:
+            self.path = self._open()
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Write one event; never raises (a failure warns once and the event is kept in a spill file)."""
+        line = _dumps(record)
+        try:
+            self._stream.write(line)  # type: ignore[union-attr]  # BufferedWriter serialises threads itself
+            now = time.monotonic()
+            if now - self._last_flush > FLUSH_SECONDS:
+                self._last_flush = now
+                self._stream.flush()  # type: ignore[union-attr]
+        except Exception as error:
+            self._spill(line, error)
+
+    def flush(self) -> None:
+        """Push buffered events to the file (to the OS; a later kill -9 keeps them)."""
+        try:
+            if self._stream is not None:
+                self._stream.flush()
+        except Exception as error:
+            self._warn(error)
+
+    def close(self) -> None:
+        """Flush and close the file; later writes are dropped."""
+        self._closed = True
+        self.flush()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception as error:
+                self._warn(error)
+
+    def _spill(self, line: bytes, error: Exception) -> None:
+        self._warn(error)
+        try:
+            with (Path(os.environ.get("TMPDIR", "/tmp")) / f"provml-spill-{os.getpid()}.jsonl").open("ab") as spill:
+                spill.write(line)
+        except OSError:
+            pass  # nowhere left to write: the event is lost, and the warning said so
+
+    def _warn(self, error: Exception) -> None:
+        if not self._warned:
+            self._warned = True
+            warnings.warn(ProvmlWarning(f"provml capture could not write to {self.path}: {error}"), stacklevel=3)
+
+
+Transport = FileTransport
+
+
+def open_transport(uri: str | None = None) -> Transport:
+    """Open the transport named by ``uri``, else by ``$PROVML_CAPTURE``, else ``./provml-events/``."""
+    uri = uri or os.environ.get("PROVML_CAPTURE") or DEFAULT_DIRECTORY
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        transport = FileTransport(Path(unquote(parsed.path) if parsed.scheme else uri))
+    else:
+        raise ProvmlError(f"unknown capture transport {uri!r}: give a directory or a file:// URI")
+    atexit.register(transport.close)
+    return transport
