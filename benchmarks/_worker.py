@@ -4,6 +4,7 @@
     python _worker.py bulk   NQUADS STORE          # pyoxigraph bulk_load + flush
     python _worker.py rdflib NQUADS                # rdflib Dataset.parse
     python _worker.py lineage SPEC_JSON            # lineage query latency on several stores
+    python _worker.py capture REPEAT ROUNDS        # capture cost per log_metric and on a training loop
 
 Load samples report ``seconds`` (timed after the imports), ``quads`` (None for rdflib),
 ``peak_rss_mb`` (this process's peak resident set when the timed work ends) and ``base_rss_mb``
@@ -127,7 +128,14 @@ def lineage(spec: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> None:
     method, *args = argv
-    result = lineage(json.loads(args[0])) if method == "lineage" else load_sample(method, args)
+    if method == "lineage":
+        result = lineage(json.loads(args[0]))
+    elif method == "capture":
+        from capture import measure
+
+        result = measure(int(args[0]), int(args[1]))
+    else:
+        result = load_sample(method, args)
     print(json.dumps(result))
 
 
