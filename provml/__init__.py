@@ -26,6 +26,7 @@ if (
 from provml.capture import (  # noqa: E402 - the capture API needs the package path set up above
     active_run,
     active_workflow,
+    epochs,
     generated,
     log_dataset,
     log_metric,
@@ -49,6 +50,7 @@ __all__ = [
     "__version__",
     "active_run",
     "active_workflow",
+    "epochs",
     "generated",
     "log_dataset",
     "log_metric",

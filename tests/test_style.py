@@ -16,7 +16,7 @@ RUFF = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.whi
 @pytest.mark.skipif(RUFF is None, reason="ruff is not installed (pip install '.[test]' installs it)")
 def test_ruff_finds_nothing() -> None:
     done = subprocess.run(
-        [RUFF, "check", "--no-cache", "provml", "loaders", "server", "tests", "benchmarks"],
+        [RUFF, "check", "--no-cache", "provml", "loaders", "server", "tests", "benchmarks", "examples"],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -23,6 +23,7 @@ from provml.capture._recorder import (
     active_run,
     active_workflow,
     current_run,
+    epochs,
     start_run,
     start_workflow,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "Workflow",
     "active_run",
     "active_workflow",
+    "epochs",
     "generated",
     "log_dataset",
     "log_metric",

@@ -14,10 +14,11 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from provml.capture import environment
 from provml.capture.digest import describe_data
@@ -25,6 +26,7 @@ from provml.capture.telemetry import TelemetrySampler
 from provml.capture.transports import Transport, open_transport
 from provml.errors import ProvmlError
 
+T = TypeVar("T")
 _MAX_STDERR = 4000  # characters of a traceback kept on a failed run
 
 _active_run: ContextVar[Run | None] = ContextVar("provml_run", default=None)
@@ -247,6 +249,7 @@ class Run(_Scope):
         self._gpus, self._concepts = gpus, domain_concepts
         self._tokens: Any = None
         self._previous: Run | None = None
+        self.epoch: int | None = None  # set by epochs(): the epoch this section run is
 
     def __enter__(self) -> Run:
         record: dict[str, Any] = {
@@ -296,16 +299,23 @@ class Run(_Scope):
         timestamp: float | None = None,
         *,
         epoch: int | None = None,
+        model_id: str | None = None,
     ) -> None:
-        """Record one value of a metric, at a step (and epoch) and time (default: now)."""
+        """Record one value of a metric, at a step (and epoch) and time (default: now).
+
+        Inside :func:`epochs`, the epoch defaults to the current one; ``model_id`` names the
+        model the value evaluates.
+        """
         record = {
             "type": "metric", "workflow_id": self.workflow_id, "task_id": self.task_id, "name": name,
             "value": float(value), "timestamp": time.time() if timestamp is None else timestamp,
         }  # fmt: skip
         if step is not None:
             record["step"] = step
-        if epoch is not None:
+        if epoch is not None or (epoch := self.epoch) is not None:
             record["epoch"] = epoch
+        if model_id is not None:
+            record["model_id"] = model_id
         self.transport.write(record)
 
     def log_metrics(
@@ -391,3 +401,15 @@ def _flush_on_sigterm(transport: Transport) -> None:
             os.kill(os.getpid(), signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def epochs(iterable: Iterable[T], *, name: str = "epoch") -> Iterator[T]:
+    """Yield the items of ``iterable``, each inside a section run of the active run (one per epoch).
+
+    The hook for hand-written training loops: ``for batch in provml.epochs(range(10)): ...``;
+    metrics logged inside carry the epoch's index, and an exception ends the epoch as failed.
+    """
+    for index, item in enumerate(iterable):
+        with start_run(name, stage="epoch") as section:
+            section.epoch = index
+            yield item
