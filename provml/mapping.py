@@ -135,10 +135,6 @@ def _status(value: Any) -> str:
     return _STATUS_ALIASES.get(status, status)
 
 
-def _status_rank(status: str) -> int:
-    return 2 if status in _TERMINAL else (1 if status == "RUNNING" else 0)
-
-
 class EventMapper:
     """Turn event records into quads for one dump graph and the shared graph.
 
@@ -151,7 +147,6 @@ class EventMapper:
         self.graph = _t(graph)
         self.shared = _t(ids.shared_graph)
         self._statuses: dict[str, tuple[str, str]] = {}  # node -> (status, graph)
-        self._parents: dict[str, str] = {}  # task node -> the task or workflow it is part of
         self._generated: dict[tuple[str, str, str], str] = {}  # (workflow, name, value key) -> node
         self._handlers = {
             "workflow": self._workflow,
@@ -171,13 +166,12 @@ class EventMapper:
         return self._handlers[record["type"]](record)
 
     def finish(self) -> Iterator[Quad]:
-        """Yield the quads that need every record seen: what each task is part of, each final status.
+        """Yield the quads that need every record seen: the final status of each execution.
 
-        A task's end record need not repeat its ``parent_task_id``, so the parent is known only
-        once every record of the dump was read.
+        Only final statuses (FINISHED, ERROR, KILLED, CANCELLED) are stored: an execution that
+        started and has not ended is running. A stream loaded in batches can then never leave an
+        execution both RUNNING and FINISHED; of two final statuses in one dump, the later wins.
         """
-        for node, parent in self._parents.items():
-            yield (node, P["partOf"], parent, self.graph)
         for node, (status, graph) in self._statuses.items():
             yield (node, P["status"], rdf.string(status), graph)
 
@@ -185,8 +179,7 @@ class EventMapper:
 
     def _note_status(self, node: str, value: Any, graph: str) -> None:
         status = _status(value)
-        previous = self._statuses.get(node)
-        if previous is None or _status_rank(status) >= _status_rank(previous[0]):
+        if status in _TERMINAL:
             self._statuses[node] = (status, graph)
 
     def _execution(self, record: dict[str, Any]) -> str:
@@ -355,9 +348,9 @@ class EventMapper:
         workflow = _t(self.ids.workflow(workflow_id))
         yield from self._workflow_node(workflow_id)
         if (parent := record.get("parent_task_id")) is not None:
-            self._parents[node] = _t(self.ids.task(workflow_id, parent))
-        else:
-            self._parents.setdefault(node, workflow)  # a task without a parent is part of its workflow
+            yield (node, P["partOf"], _t(self.ids.task(workflow_id, parent)), graph)
+        elif "started_at" in record or "activity_id" in record:  # the record that starts a task says where
+            yield (node, P["partOf"], workflow, graph)  # later ones (its end) need not repeat its parent
         if (campaign_id := record.get("campaign_id")) is not None:
             yield from self._study(workflow, campaign_id)
         if (workflow_name := record.get("workflow_name")) is not None:

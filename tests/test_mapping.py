@@ -94,7 +94,9 @@ def test_start_and_end_messages_of_a_task_merge_and_the_final_status_wins(tmp_pa
         {"type": "task", **WF, "task_id": "t", "started_at": 1, "status": "RUNNING"},
         {"type": "task", **WF, "task_id": "t", "ended_at": 2, "status": "ERRORED", "stderr": "boom"},
         {"type": "task", **WF, "task_id": "t", "status": "RUNNING"},  # a late heartbeat does not undo the end
+        {"type": "task", **WF, "task_id": "u", "started_at": 1, "status": "RUNNING"},
     )
+    assert values(store, "SELECT ?s WHERE { <urn:provml:task/wf1/u> provml:status ?s }") == []  # running: no end yet
     assert values(store, "SELECT ?s WHERE { <urn:provml:task/wf1/t> provml:status ?s }") == ["ERROR"]
     assert ask(
         store, "<urn:provml:task/wf1/t> provml:errorMessage 'boom' ; prov:endedAtTime ?e ; prov:startedAtTime ?s"
@@ -315,3 +317,23 @@ def test_a_task_is_part_of_its_parent_only_even_when_its_end_record_omits_the_pa
     assert values(store, "SELECT ?p WHERE { <urn:provml:task/wf1/train> provml:partOf ?p }") == [
         "urn:provml:workflow/wf1"
     ]
+
+
+def test_a_stream_loaded_in_batches_gives_the_same_triples_as_loaded_whole(
+    tmp_path: Path, demo_files: list[Path]
+) -> None:
+    """Streaming transports load a stream batch by batch, one dump each: a task's start and end may fall apart."""
+    lines = (
+        next(p for p in demo_files if p.name == "train-005.jsonl").read_bytes().splitlines(keepends=True)
+    )  # a failed run
+    whole, parts = tmp_path / "whole.jsonl", [tmp_path / f"part{i}.jsonl" for i in range(3)]
+    whole.write_bytes(b"".join(lines))
+    cuts = [0, len(lines) // 3, 2 * len(lines) // 3, len(lines)]
+    for path, start, end in zip(parts, cuts, cuts[1:], strict=False):
+        path.write_bytes(b"".join(lines[start:end]))
+    triples = "SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != <urn:provml:graph/catalog>) }"
+    at_once, batched = Store(), Store()
+    load_file(at_once, whole)
+    for path in parts:
+        load_file(batched, path)
+    assert set(batched.query(triples)) == set(at_once.query(triples))
