@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 from provml.loaders._base import Loader, ProgressCallback
@@ -37,14 +38,23 @@ class EventsLoader(Loader):
         self, path: Path, ids: IriMinter, graph: str, *, on_bytes: ProgressCallback | None = None
     ) -> Iterator[Quad]:
         """Yield the quads of every event in ``path``; a bad record raises an error naming its line."""
-        mapper = EventMapper(ids, graph)
-        for line, record in read_events(path, on_bytes=on_bytes, report_every=_REPORT_EVERY):
-            try:
-                yield from mapper.map(record)
-            except EventError as error:
-                raise EventError(error.message, source=path, line=line) from None
-            except (KeyError, TypeError, ValueError, AttributeError, orjson.JSONEncodeError) as error:
-                raise EventError(
-                    f"{record['type']} record cannot be mapped: {error!r}", source=path, line=line
-                ) from None
-        yield from mapper.finish()
+        return event_quads(read_events(path, on_bytes=on_bytes, report_every=_REPORT_EVERY), path, ids, graph)
+
+
+def event_quads(
+    records: Iterable[tuple[int, dict[str, Any]]], source: str | Path, ids: IriMinter, graph: str
+) -> Iterator[Quad]:
+    """Yield the quads of checked ``(line, record)`` pairs, as :func:`provml.events.read_lines` gives them.
+
+    A record that cannot be mapped raises :class:`EventError` naming ``source:line``.
+    """
+    mapper = EventMapper(ids, graph)
+    for line, record in records:
+        try:
+            yield from mapper.map(record)
+        except EventError as error:
+            raise EventError(error.message, source=source, line=line) from None
+        except (KeyError, TypeError, ValueError, AttributeError, orjson.JSONEncodeError) as error:
+            message = f"{record['type']} record cannot be mapped: {error!r}"
+            raise EventError(message, source=source, line=line) from None
+    yield from mapper.finish()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gzip
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import IO, Any
@@ -122,41 +122,57 @@ def _open(path: Path) -> IO[bytes]:
         raise EventError(f"cannot read: {error.strerror or error}", source=path) from error
 
 
+def read_lines(
+    lines: Iterable[bytes], source: str | Path, *, torn_last_line: bool = False
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line number, record)`` for each JSON line, checked against the schema.
+
+    Blank lines are skipped. Raises :class:`EventError` naming ``source:line`` for a line that
+    is not JSON or a record that breaks the schema. With ``torn_last_line``, a last line that is
+    cut short (no newline, not JSON: its writer was killed) is skipped with a :class:`ProvmlWarning`.
+    """
+    for line_number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            if torn_last_line and not line.endswith(b"\n"):
+                warnings.warn(ProvmlWarning(f"{source}:{line_number}: torn last line skipped"), stacklevel=2)
+                return
+            raise EventError(f"not JSON: {error}", source=source, line=line_number) from None
+        try:
+            check_record(record)
+        except EventError as error:
+            raise EventError(error.message, source=source, line=line_number) from None
+        yield line_number, record
+
+
 def read_events(
     path: Path, *, on_bytes: Callable[[int], None] | None = None, report_every: int = 1 << 20
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line number, record)`` for each event of a JSON-lines file, checked against the schema.
+    """Yield ``(line number, record)`` for each event of a JSON-lines file (plain or gzip), as :func:`read_lines`.
 
-    Blank lines are skipped. A last line that is cut short (no newline, not JSON: its writer was
-    killed) is skipped with a :class:`ProvmlWarning`. Raises :class:`EventError` naming
-    ``file:line`` for any other line that is not JSON, or a record that breaks the schema.
-    ``on_bytes`` is told, about every ``report_every`` bytes, how many bytes were read since
-    its last call.
+    A torn last line (its writer was killed mid-write) is skipped with a warning. ``on_bytes`` is
+    told, about every ``report_every`` bytes, how many bytes were read since its last call.
     """
-    with _open(path) as stream:
-        line_number = unreported = 0
-        try:
-            for line_number, line in enumerate(stream, start=1):
-                if on_bytes is not None:
-                    unreported += len(line)
-                    if unreported >= report_every:
-                        on_bytes(unreported)
-                        unreported = 0
-                if not line.strip():
-                    continue
-                try:
-                    record = orjson.loads(line)
-                except orjson.JSONDecodeError as error:
-                    if not line.endswith(b"\n"):  # the last line, cut short: its writer was killed mid-write
-                        warnings.warn(ProvmlWarning(f"{path}:{line_number}: torn last line skipped"), stacklevel=2)
-                        break
-                    raise EventError(f"not JSON: {error}", source=path, line=line_number) from None
-                try:
-                    check_record(record)
-                except EventError as error:
-                    raise EventError(error.message, source=path, line=line_number) from None
-                yield line_number, record
-            if on_bytes is not None and unreported:
+
+    def counted(stream: IO[bytes]) -> Iterator[bytes]:
+        unreported = 0
+        for line in stream:
+            unreported += len(line)
+            if unreported >= report_every and on_bytes is not None:
                 on_bytes(unreported)
+                unreported = 0
+            yield line
+        if on_bytes is not None and unreported:
+            on_bytes(unreported)
+
+    with _open(path) as stream:
+        lines = counted(stream)
+        line_number = 0
+        try:
+            for line_number, record in read_lines(lines, path, torn_last_line=True):
+                yield line_number, record
         except (OSError, EOFError) as error:  # truncated gzip, unreadable file
             raise EventError(f"cannot read: {error}", source=path, line=line_number + 1) from error
