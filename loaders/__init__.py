@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from provml.errors import InputError
 from provml.loaders._base import Loader, file_sha256
 from provml.loaders.events import EventsLoader
-
-from provml.errors import InputError
 
 _REGISTRY: dict[str, Loader] = {loader.name: loader for loader in (EventsLoader(),)}
 

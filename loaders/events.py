@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from provml.loaders._base import Loader, ProgressCallback
 
 from provml.errors import EventError
 from provml.events import read_events, record_types
 from provml.ids import IriMinter
+from provml.loaders._base import Loader, ProgressCallback
 from provml.mapping import EventMapper
 from provml.rdf import Quad
 
@@ -42,11 +42,12 @@ class EventsLoader(Loader):
 
 
 def event_quads(
-    records: Iterable[tuple[int, dict[str, Any]]], source: str | Path, ids: IriMinter, graph: str
+    records: Iterable[tuple[int | str, dict[str, Any]]], source: str | Path, ids: IriMinter, graph: str
 ) -> Iterator[Quad]:
-    """Yield the quads of checked ``(line, record)`` pairs, as :func:`provml.events.read_lines` gives them.
+    """Yield the quads of checked ``(position, record)`` pairs: line numbers, as
+    :func:`provml.events.read_lines` gives them, or message ids of a stream.
 
-    A record that cannot be mapped raises :class:`EventError` naming ``source:line``.
+    A record that cannot be mapped raises :class:`EventError` naming ``source:position``.
     """
     mapper = EventMapper(ids, graph)
     for line, record in records:

@@ -312,6 +312,57 @@ def stats(store: StoreOption = None) -> None:
     out.print(table)
 
 
+# -- consume -------------------------------------------------------------------------------
+
+
+@app.command()
+def consume(
+    uri: Annotated[str, typer.Argument(help="The stream: redis://host:port/db?stream=NAME (rediss:// for TLS).")],
+    group: Annotated[str, typer.Option(help="Consumer group; its consumers share the stream out.")] = "provml",
+    consumer: Annotated[
+        str | None,
+        typer.Option(
+            help="This consumer's name in the group [default: the host name]; started again under the same "
+            "name, it first loads what it had not acknowledged.",
+            show_default=False,
+        ),
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, help="Events per batch, each loaded atomically as one dump.")] = 10_000,
+    once: Annotated[bool, typer.Option("--once", help="Stop when no new event comes, instead of waiting.")] = False,
+    store: StoreOption = None,
+    base: BaseOption = None,
+) -> None:
+    """Load events from a Redis stream as they arrive, one dump per batch, until Ctrl-C or SIGTERM.
+
+    A batch is acknowledged only once it is stored: a consumer killed mid-batch loses nothing. A
+    batch with a bad record is reported and moved to the stream NAME:dead; the others still load.
+
+    Example: provml consume 'redis://127.0.0.1:6379/0?stream=provml:events' --once
+    """
+    from provml.capture.redis import parse
+    from provml.consume import BatchOutcome
+    from provml.consume import consume as consume_stream
+
+    dead = parse(uri)[1] + ":dead"  # a URI that is not Redis's fails here, before the store is opened
+
+    def report(outcome: BatchOutcome) -> None:
+        if outcome.error is not None:
+            err.print(f"error: {outcome.error} ({outcome.events:,} events moved to {dead})", markup=False)
+        elif outcome.result is not None:
+            done = "already stored" if outcome.result.skipped else f"{outcome.result.triples:,} triples"
+            out.print(f"{outcome.first}..{outcome.last}: {outcome.events:,} events, {done}", markup=False)
+
+    with _open(store, base) as db:
+        total = consume_stream(db, uri, group=group, consumer=consumer, batch=batch, idle_exit=once, on_batch=report)
+    out.print(
+        f"consumed {total.batches:,} batches: {total.events:,} events, {total.triples:,} triples stored, "
+        f"{total.dead_lettered:,} events moved to {dead}",
+        markup=False,
+    )
+    if total.dead_lettered:
+        raise typer.Exit(2)
+
+
 # -- demo ----------------------------------------------------------------------------------
 
 
@@ -350,6 +401,31 @@ def demo(
             out.print(table)
             out.print()
     out.print("Ask your own: provml query 'SELECT * WHERE { ?model a provml:Model } LIMIT 5'")
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; other machines reach it only if you say so.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="PROVML_TOKEN", help="Bearer token that writes (ingest) need; without one, read-only."),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Serve the store over HTTP: /health, and /ingest for the capture client's HTTP transport.
+
+    Example: PROVML_TOKEN=s3cret provml serve --port 8000
+    """
+    import uvicorn
+
+    from provml.server import create_app
+
+    db = _open(store)
+    err.print(f"provml serving {db.path} on http://{host}:{port} ({'writable with a token' if token else 'read-only'})")
+    uvicorn.run(create_app(db, token=token), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 class ProvmlError(Exception):
     """Root of every error raised by provml on purpose."""
 
-    def __init__(self, message: str, *, source: str | Path | None = None, line: int | None = None) -> None:
+    def __init__(self, message: str, *, source: str | Path | None = None, line: int | str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.source = str(source) if source is not None else None

@@ -1,1 +1,5 @@
-"""The SPARQL endpoint and web UI (shipped as ``provml.server``)."""
+"""The provml HTTP service (shipped as ``provml.server``)."""
+
+from provml.server.app import create_app
+
+__all__ = ["create_app"]

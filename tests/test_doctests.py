@@ -11,11 +11,11 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-import provml.loaders
-import provml.server
 import pytest
 
 import provml
+import provml.loaders
+import provml.server
 
 DATA_PACKAGES = {"provml.ontology", "provml.queries", "provml.shapes", "provml.schemas"}
 MODULES = sorted(

@@ -8,10 +8,10 @@ import sys
 from importlib.metadata import distribution
 from pathlib import Path
 
-import provml.loaders
 import pytest
 
 import provml
+import provml.loaders
 from provml import resources
 
 REPO = Path(__file__).resolve().parents[1]

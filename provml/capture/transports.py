@@ -151,6 +151,7 @@ class BatchingTransport(Transport):
     def __init__(self, *, batch_size: int = 1000, interval: float = 1.0, retries: int = 4) -> None:
         self.batch_size, self.interval, self.retries = batch_size, interval, retries
         self._queue: list[bytes] = []
+        self._batches, self.batch_number = 0, 0  # batches delivered so far; the one being delivered
         self._wake, self._closed = threading.Event(), False
         self._send_lock = threading.Lock()  # one batch in flight at a time, in order
         self._spill_transport: FileTransport | None = None
@@ -161,7 +162,10 @@ class BatchingTransport(Transport):
 
     @abstractmethod
     def send(self, lines: list[bytes]) -> None:
-        """Deliver one batch of JSON lines; raise on failure (the batch is then retried or spilled)."""
+        """Deliver one batch of JSON lines; raise on failure (the batch is then retried or spilled).
+
+        ``self.batch_number`` numbers the batch (from 0), the same on each retry of it.
+        """
 
     @property
     def destination(self) -> str:
@@ -205,6 +209,8 @@ class BatchingTransport(Transport):
                 self._deliver(batch[start : start + self.batch_size])
 
     def _deliver(self, lines: list[bytes]) -> None:
+        self.batch_number = self._batches  # the same for every retry of this batch
+        self._batches += 1
         delay = 0.1
         for attempt in range(self.retries + 1):
             try:
@@ -235,6 +241,7 @@ class BatchingTransport(Transport):
     def _after_fork(self) -> None:
         """In a forked child: forget the parent's queue (the parent sends it) and start a sender of its own."""
         self._queue, self._send_lock, self._wake = [], threading.Lock(), threading.Event()
+        self._batches = 0
         if not self._closed:
             self._thread = threading.Thread(target=self._run, name="provml-transport", daemon=True)
             self._thread.start()
@@ -244,9 +251,18 @@ def open_transport(uri: str | None = None) -> Transport:
     """Open the transport named by ``uri``, else by ``$PROVML_CAPTURE``, else ``./provml-events/``."""
     uri = uri or os.environ.get("PROVML_CAPTURE") or DEFAULT_DIRECTORY
     parsed = urlparse(uri)
+    transport: Transport
     if parsed.scheme in ("", "file"):
         transport = FileTransport(Path(unquote(parsed.path) if parsed.scheme else uri))
+    elif parsed.scheme in ("http", "https"):
+        from provml.capture.http import HttpTransport
+
+        transport = HttpTransport(uri)
+    elif parsed.scheme in ("redis", "rediss"):
+        from provml.capture.redis import RedisTransport
+
+        transport = RedisTransport(uri)
     else:
-        raise ProvmlError(f"unknown capture transport {uri!r}: give a directory or a file:// URI")
+        raise ProvmlError(f"unknown capture transport {uri!r}: give a directory, a file://, http:// or redis:// URI")
     atexit.register(transport.close)
     return transport
