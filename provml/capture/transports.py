@@ -153,7 +153,7 @@ class BatchingTransport(Transport):
         self._queue: list[bytes] = []
         self._batches, self.batch_number = 0, 0  # batches delivered so far; the one being delivered
         self._wake, self._closed = threading.Event(), False
-        self._send_lock = threading.Lock()  # one batch in flight at a time, in order
+        self._send_lock = threading.RLock()  # one batch in flight at a time, in order; a SIGTERM flush may re-enter
         self._spill_transport: FileTransport | None = None
         self._warned = False
         self._thread = threading.Thread(target=self._run, name="provml-transport", daemon=True)
@@ -240,7 +240,7 @@ class BatchingTransport(Transport):
 
     def _after_fork(self) -> None:
         """In a forked child: forget the parent's queue (the parent sends it) and start a sender of its own."""
-        self._queue, self._send_lock, self._wake = [], threading.Lock(), threading.Event()
+        self._queue, self._send_lock, self._wake = [], threading.RLock(), threading.Event()
         self._batches = 0
         if not self._closed:
             self._thread = threading.Thread(target=self._run, name="provml-transport", daemon=True)
