@@ -23,44 +23,8 @@ if (
 ):
     __path__.append(str(_checkout))
 
-from provml.capture import (  # noqa: E402 - the capture API needs the package path set up above
-    active_run,
-    active_workflow,
-    epochs,
-    generated,
-    log_dataset,
-    log_metric,
-    log_metrics,
-    log_model,
-    log_param,
-    log_params,
-    set_tags,
-    start_run,
-    start_workflow,
-    task,
-    used,
-)
+# The capture API, re-exported: ``provml.start_run(...)``, ``provml.log_metric(...)``...
+from provml import capture  # noqa: E402 - the package path must be set up first
+from provml.capture import *  # noqa: E402, F403
 
-__all__ = [
-    "EventError",
-    "InputError",
-    "ProvmlError",
-    "QueryError",
-    "StoreError",
-    "__version__",
-    "active_run",
-    "active_workflow",
-    "epochs",
-    "generated",
-    "log_dataset",
-    "log_metric",
-    "log_metrics",
-    "log_model",
-    "log_param",
-    "log_params",
-    "set_tags",
-    "start_run",
-    "start_workflow",
-    "task",
-    "used",
-]
+__all__ = ["EventError", "InputError", "ProvmlError", "QueryError", "StoreError", "__version__", *capture.__all__]
