@@ -223,10 +223,6 @@ class Workflow(_Scope):
             _active_run.reset(self._tokens[1])
         _latest["workflow"], _latest["run"] = self._previous
 
-    def start_run(self, name: str, **options: Any) -> Run:
-        """Return a new run of this workflow (see :func:`provml.start_run`)."""
-        return Run(self, name, **options)
-
 
 class Run(_Scope):
     """One task execution of a workflow (a stage, a task, an epoch). Use as a context manager."""
