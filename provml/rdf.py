@@ -11,8 +11,6 @@ store parses them with Oxigraph's N-Quads parser, which is the fastest way in.
 ('"0.5"^^<http://www.w3.org/2001/XMLSchema#double>', '"true"^^<http://www.w3.org/2001/XMLSchema#boolean>')
 >>> print(literal('say "hi"'))
 "say \\"hi\\""
->>> nquad(iri("urn:s"), iri("urn:p"), literal("o"), iri("urn:g"))
-'<urn:s> <urn:p> "o" <urn:g> .\\n'
 """
 
 from __future__ import annotations
@@ -84,7 +82,3 @@ def literal(value: object) -> str:
         return double(value)
     return string(str(value))
 
-
-def nquad(subject: str, predicate: str, obj: str, graph: str) -> str:
-    """Return one N-Quads line."""
-    return f"{subject} {predicate} {obj} {graph} .\n"
