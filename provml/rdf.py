@@ -81,4 +81,3 @@ def literal(value: object) -> str:
     if isinstance(value, float):
         return double(value)
     return string(str(value))
-
