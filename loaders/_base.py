@@ -1,35 +1,58 @@
-"""What every loader is: a name, what it reads, how to recognise it, and a stream of quads."""
+"""What every loader is: a name, what it reads, how to recognise it, and what it turns a source into.
+
+A *source* is one dump: a file, a directory a loader claims whole (an MLflow tracking directory),
+or a URI (an MLflow tracking server). A loader reads it into either a stream of text quads
+(:data:`provml.rdf.Quad`), mapped in Python, or an :class:`~provml.rdf.RdfDocument` the store
+parses itself: RDF needs no mapping, and Oxigraph's parsers are far faster than quads built in Python.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from provml.errors import InputError
 from provml.ids import IriMinter
-from provml.rdf import Quad
+from provml.rdf import Quad, RdfDocument
 
 ProgressCallback = Callable[[int], None]
+Source = Path | str  # a file or directory, or a URI (``http://...``, ``sqlite:///...``)
 
 
 class Loader(ABC):
-    """A source format: turns one file (a dump) into PROV-ML quads, knowing nothing of storage."""
+    """A source format: turns one source (a dump) into PROV-ML quads, knowing nothing of storage.
+
+    ``extensions`` are the file-name endings it claims; ``directories`` says that :meth:`sniff`
+    may claim a whole directory; ``schemes`` are the URI schemes it reads.
+    """
 
     name: str
     description: str
     extensions: tuple[str, ...] = ()
+    directories: bool = False
+    schemes: tuple[str, ...] = ()
 
     @abstractmethod
-    def sniff(self, path: Path) -> bool:
-        """Return True if ``path`` looks like this format (cheap: reads at most the start of the file)."""
+    def sniff(self, source: Path) -> bool:
+        """Return True if ``source`` looks like this format (cheap: reads at most the start of a file)."""
 
     @abstractmethod
-    def quads(
-        self, path: Path, ids: IriMinter, graph: str, *, on_bytes: ProgressCallback | None = None
-    ) -> Iterator[Quad]:
-        """Yield the quads of one dump, streaming; ``on_bytes`` is told how much of the file was read."""
+    def read(
+        self, source: Source, ids: IriMinter, graph: str, *, on_bytes: ProgressCallback | None = None
+    ) -> Iterable[Quad] | RdfDocument:
+        """Read one dump, streaming, into quads of ``graph`` (and of the shared graph, or of graphs the
+        input names, such as PROV bundles); ``on_bytes`` is told how much of the input was read.
+
+        Bad input raises an :class:`~provml.errors.InputError` naming the source and the record.
+        """
+
+    def fingerprint(self, source: Source) -> str:
+        """Return a digest of the source's content: a dump whose digest did not change is not reloaded."""
+        if isinstance(source, str):
+            raise InputError(f"the {self.name} loader does not read URIs", source=source)
+        return file_sha256(source)
 
 
 def file_sha256(path: Path) -> str:

@@ -11,7 +11,7 @@ import orjson
 from provml.errors import EventError
 from provml.events import read_events, record_types
 from provml.ids import IriMinter
-from provml.loaders._base import Loader, ProgressCallback
+from provml.loaders._base import Loader, ProgressCallback, Source
 from provml.mapping import EventMapper
 from provml.rdf import Quad
 
@@ -34,10 +34,11 @@ class EventsLoader(Loader):
             return False
         return False
 
-    def quads(
-        self, path: Path, ids: IriMinter, graph: str, *, on_bytes: ProgressCallback | None = None
+    def read(
+        self, source: Source, ids: IriMinter, graph: str, *, on_bytes: ProgressCallback | None = None
     ) -> Iterator[Quad]:
-        """Yield the quads of every event in ``path``; a bad record raises an error naming its line."""
+        """Yield the quads of every event in a file; a bad record raises an error naming its line."""
+        path = Path(source)
         return event_quads(read_events(path, on_bytes=on_bytes, report_every=_REPORT_EVERY), path, ids, graph)
 
 

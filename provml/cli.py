@@ -21,7 +21,7 @@ from rich.table import Table
 from provml import __version__, loaders
 from provml.errors import InputError, ProvmlError, ProvmlWarning
 from provml.ids import IriMinter
-from provml.loading import FileOutcome, find_files, load_files
+from provml.loading import FileOutcome, find_sources, load_sources
 from provml.store import RDF_FORMATS, RESULT_FORMATS, Store, Term, default_store_path
 from provml.vocab import PREFIXES
 
@@ -72,30 +72,43 @@ def _main(
 # -- load ----------------------------------------------------------------------------------
 
 
-def _load_with_progress(db: Store, files: list[tuple[Path, loaders.Loader]], force: bool) -> list[FileOutcome]:
-    """Load files as ``provml.loading.load_files`` does, with a progress bar on a terminal.
+Sources = list[tuple[loaders.Source, loaders.Loader]]
 
-    What the loaders recovered from (a torn last line...) is printed as warnings on stderr.
+
+def _load_with_progress(db: Store, sources: Sources, force: bool) -> list[FileOutcome]:
+    """Load sources as ``provml.loading.load_sources`` does, with a progress bar on a terminal.
+
+    What the loaders recovered from or repaired (a torn last line, a wrong namespace) is printed as
+    notes on stderr.
     """
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ProvmlWarning)
-        outcomes = _load_files_with_bar(db, files, force, columns)
+        outcomes = _load_sources_with_bar(db, sources, force, columns)
     for warning in caught:
-        err.print(f"warning: {warning.message}", markup=False)
+        err.print(f"note: {warning.message}", markup=False)
     return outcomes
 
 
-def _load_files_with_bar(
-    db: Store, files: list[tuple[Path, loaders.Loader]], force: bool, columns: tuple[Any, ...]
-) -> list[FileOutcome]:
+def _size(source: loaders.Source) -> int:
+    """Return the bytes a source holds (a directory's files summed; 0 for a URI)."""
+    if isinstance(source, str):
+        return 0
+    if source.is_dir():
+        return sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
+    return source.stat().st_size
+
+
+def _load_sources_with_bar(db: Store, sources: Sources, force: bool, columns: tuple[Any, ...]) -> list[FileOutcome]:
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
-        bar = progress.add_task("loading", total=sum(path.stat().st_size for path, _ in files))
-        return load_files(
+        bar = progress.add_task("loading", total=sum(_size(source) for source, _ in sources))
+        return load_sources(
             db,
-            files,
+            sources,
             force=force,
-            on_file=lambda path: progress.update(bar, description=path.name),
+            on_file=lambda source: progress.update(
+                bar, description=source.name if isinstance(source, Path) else source
+            ),
             on_bytes=lambda n: progress.advance(bar, n),
         )
 
@@ -124,8 +137,11 @@ def _summary(outcomes: list[FileOutcome], title: str) -> Table:
 
 @app.command()
 def load(
-    paths: Annotated[
-        list[Path], typer.Argument(help="Event files or directories (searched recursively).", show_default=False)
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files, directories (searched recursively) or URIs (an MLflow tracking server).", show_default=False
+        ),
     ],
     format: Annotated[
         str | None,
@@ -139,15 +155,16 @@ def load(
 ) -> None:
     """Load dumps into the store, one named graph each; reloading a dump replaces its graph.
 
-    A file that fails to load is reported with its line and leaves the store as it was; the
-    other files still load.
+    Each file, each directory a loader reads whole (an MLflow tracking directory) and each URI is one
+    dump; its format is detected (see `provml formats`) unless --format names it. A dump that fails to
+    load is reported with its file and record and leaves the store as it was; the others still load.
 
     Example: provml load runs/ curation.jsonl
     """
-    files = find_files(paths, format)
+    found = find_sources([source if loaders.is_uri(source) else Path(source) for source in sources], format)
     started = time.perf_counter()
     with _open(store, base) as db:
-        outcomes = _load_with_progress(db, files, force)
+        outcomes = _load_with_progress(db, found, force)
     seconds = time.perf_counter() - started
     out.print(_summary(outcomes, title=f"Loaded into {store or default_store_path()} in {seconds:.1f} s"))
     failed = [o for o in outcomes if o.error is not None]
@@ -163,9 +180,11 @@ def formats() -> None:
 
     Example: provml formats
     """
-    table = Table("name", "extensions", "reads")
+    table = Table("name", "sources", "reads")
     for loader in loaders.available():
-        table.add_row(loader.name, " ".join(loader.extensions), loader.description)
+        kinds = [*loader.extensions, *(["directory"] if loader.directories else [])]
+        kinds += [f"{scheme}://" for scheme in loader.schemes]
+        table.add_row(loader.name, " ".join(kinds), loader.description)
     out.print(table)
 
 
@@ -249,7 +268,7 @@ def _graph_of(db: Store, graph: str) -> str:
 
 @app.command()
 def graphs(store: StoreOption = None) -> None:
-    """List the loaded dumps: graph, source, loader, triple count, time of loading.
+    """List the loaded dumps: graph (and the named graphs its input brought), source, loader, triple count, time.
 
     Example: provml graphs
     """
@@ -257,7 +276,8 @@ def graphs(store: StoreOption = None) -> None:
         dumps = db.dumps()
     table = Table("graph", "source", "loader", "triples", "loaded at")
     for d in dumps:
-        table.add_row(escape(d.graph), escape(d.source), d.loader, f"{d.triples:,}", d.loaded_at)
+        named = "".join(f"\n  + {escape(name)}" for name in d.graphs)  # the named graphs its input brought
+        table.add_row(escape(d.graph) + named, escape(d.source), d.loader, f"{d.triples:,}", d.loaded_at)
     out.print(table)
 
 

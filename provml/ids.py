@@ -49,11 +49,15 @@ class IriMinter:
     def _mint(self, kind: str, *parts: object) -> str:
         return self.base + kind + "/" + "/".join(segment(p) for p in parts)
 
-    def dump_graph(self, source: Path) -> str:
-        """Return the named graph of a dump read from a file: its name plus a digest of its path."""
-        resolved = str(source.resolve())
-        digest = hashlib.sha1(resolved.encode()).hexdigest()[:12]
-        return self._mint("graph", f"{source.name}-{digest}")
+    def dump_graph(self, source: Path | str) -> str:
+        """Return the named graph of a dump: the name of its file (or the end of its URI) plus a digest
+        of its absolute path (or URI)."""
+        if isinstance(source, Path):
+            where, name = str(source.resolve()), source.resolve().name
+        else:
+            where, name = source, source.rstrip("/").rsplit("/", 1)[-1]
+        digest = hashlib.sha1(where.encode()).hexdigest()[:12]
+        return self._mint("graph", f"{name}-{digest}")
 
     def study(self, campaign_id: str) -> str:
         """Return the IRI of a study (Flowcept's campaign)."""

@@ -1,4 +1,4 @@
-"""Load files and directories of dumps into a store: what ``provml load`` does, as a library call.
+"""Load files, directories and URIs of dumps into a store: what ``provml load`` does, as a library call.
 
 >>> from provml.store import Store
 >>> from provml.demo import write_lifecycle
@@ -11,20 +11,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from provml import loaders
 from provml.errors import InputError, ProvmlError
+from provml.loaders import Source
 from provml.store import Dump, LoadResult, Store
 
 
 @dataclass
 class FileOutcome:
-    """What loading one file did: its result, or the error that stopped it."""
+    """What loading one source did: its result, or the error that stopped it."""
 
-    path: Path
+    path: Source
     loader: str
     result: LoadResult | None = None
     error: ProvmlError | None = None
@@ -37,60 +39,91 @@ class FileOutcome:
         return "unchanged" if self.result.skipped else ("replaced" if self.result.replaced else "loaded")
 
 
-def find_files(paths: list[Path], format: str | None = None) -> list[tuple[Path, loaders.Loader]]:
-    """Expand directories (recursively, sorted) and pick each file's loader.
+def source_label(source: Source) -> str:
+    """Return what the catalog records as a dump's source: an absolute path, or the URI."""
+    return str(source.resolve()) if isinstance(source, Path) else source
 
-    A file named on its own must be readable by some loader (or by ``format``); files inside
-    directories that no loader claims by extension are skipped. Finding no file is an error.
+
+def _in_directory(directory: Path, chosen: loaders.Loader | None) -> Iterator[tuple[Path, loaders.Loader]]:
+    """Yield the sources under a directory, sorted: subdirectories a loader claims whole, and files.
+
+    A file is taken when exactly one loader claims its extension; when several do (``.json``), the
+    one whose sniffing recognises it, and the file is passed over when none does.
+    """
+    for root, subdirectories, files in os.walk(directory):
+        subdirectories.sort()
+        here = Path(root)
+        if chosen is None and here != directory and (claimer := loaders.claims_directory(here)) is not None:
+            subdirectories.clear()
+            yield here, claimer
+            continue
+        for name in sorted(files):
+            path = here / name
+            if chosen is not None:
+                yield path, chosen
+                continue
+            candidates = loaders.by_extension(path)
+            if len(candidates) > 1:
+                candidates = [loader for loader in candidates if loader.sniff(path)][:1]
+            if candidates:
+                yield path, candidates[0]
+
+
+def find_sources(paths: list[Source], format: str | None = None) -> list[tuple[Source, loaders.Loader]]:
+    """Expand directories (recursively, sorted) and pick each source's loader.
+
+    A file, directory or URI named on its own must be readable by some loader (or by ``format``);
+    a directory no loader claims whole is searched for files that loaders claim by extension.
+    Finding nothing is an error.
     """
     chosen = loaders.get(format) if format else None
-    found: list[tuple[Path, loaders.Loader]] = []
-    for path in paths:
+    found: list[tuple[Source, loaders.Loader]] = []
+    for source in paths:
+        if isinstance(source, str) and loaders.is_uri(source):
+            found.append((source, chosen or loaders.detect(source)))
+            continue
+        path = Path(source)
         if not path.exists():
             raise InputError("no such file or directory", source=path)
-        if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                loader = chosen or next(
-                    (x for x in loaders.available() if child.name.lower().endswith(x.extensions)), None
-                )
-                if loader is not None:
-                    found.append((child, loader))
+        whole = chosen if chosen is not None and chosen.directories else loaders.claims_directory(path)
+        if path.is_dir() and whole is None:
+            found += _in_directory(path, chosen)
         else:
-            found.append((path, chosen or loaders.detect(path)))
+            found.append((path, chosen or whole or loaders.detect(path)))
     if not found:
         raise InputError("no loadable files found (see `provml formats` for what provml reads)", source=paths[0])
     return found
 
 
-def load_files(
+def load_sources(
     store: Store,
-    files: list[tuple[Path, loaders.Loader]],
+    sources: list[tuple[Source, loaders.Loader]],
     *,
     force: bool = False,
-    on_file: Callable[[Path], None] | None = None,
+    on_file: Callable[[Source], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
 ) -> list[FileOutcome]:
-    """Load each file as one dump (its own graph); a file that fails does not stop the others.
+    """Load each source as one dump (its own graph); a source that fails does not stop the others.
 
-    ``on_file`` is told when a file starts being read, ``on_bytes`` how many bytes were read.
+    ``on_file`` is told when a source starts being read, ``on_bytes`` how many bytes were read.
     """
-    outcomes = {path.resolve(): FileOutcome(path, loader.name) for path, loader in files}
+    outcomes = {source_label(source): FileOutcome(source, loader.name) for source, loader in sources}
 
     def dumps() -> Iterator[Dump]:
-        for path, loader in files:
+        for source, loader in sources:
+            label = source_label(source)
             if on_file is not None:
-                on_file(path)
+                on_file(source)
             try:
-                sha256, graph = loaders.file_sha256(path), store.ids.dump_graph(path)
+                fingerprint, graph = loader.fingerprint(source), store.ids.dump_graph(source)
+                content = loader.read(source, store.ids, graph, on_bytes=on_bytes)
             except ProvmlError as error:
-                outcomes[path.resolve()].error = error
+                outcomes[label].error = error
                 continue
-            yield Dump(
-                graph, loader.quads(path, store.ids, graph, on_bytes=on_bytes), str(path.resolve()), loader.name, sha256
-            )
+            yield Dump(graph, content, label, loader.name, fingerprint)
 
     for dump, result in store.load_many(dumps(), force=force):
-        outcome = outcomes[Path(dump.source)]
+        outcome = outcomes[dump.source]
         if isinstance(result, ProvmlError):
             outcome.error = result
         else:
@@ -98,6 +131,8 @@ def load_files(
     return list(outcomes.values())
 
 
-def load_paths(store: Store, paths: list[Path], *, format: str | None = None, force: bool = False) -> list[FileOutcome]:
-    """Find the loadable files under ``paths`` and load them; see :func:`find_files` and :func:`load_files`."""
-    return load_files(store, find_files(paths, format), force=force)
+def load_paths(
+    store: Store, paths: list[Source], *, format: str | None = None, force: bool = False
+) -> list[FileOutcome]:
+    """Find the loadable sources under ``paths`` and load them; see :func:`find_sources`, :func:`load_sources`."""
+    return load_sources(store, find_sources(paths, format), force=force)

@@ -17,11 +17,29 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 from provml.vocab import XSD
 
 Quad = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True)
+class RdfDocument:
+    """An RDF file for the store to parse: ``format`` is one of :data:`provml.store.RDF_FORMATS`.
+
+    Its default graph goes to the dump's graph; its named graphs keep their names and belong to the dump.
+    """
+
+    path: Path
+    format: str
+    compressed: bool = False  # gzip
+    base_iri: str | None = None
+    on_bytes: Callable[[int], None] | None = None
+
 
 _IRI_UNSAFE = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})

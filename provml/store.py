@@ -9,8 +9,10 @@ Loading is atomic per dump and streams: quads are bulk-loaded in bounded chunks 
 small dumps share a chunk) into graphs marked *loading* in the catalog, and each dump's shared
 quads and catalog entry are committed in one transaction once it was read whole. A failed dump
 removes what it wrote; a killed load is removed the next time the store is opened for writing.
-Reloading a dump writes a staging graph and swaps it in with one transaction, so the old graph
-stays whole until the new one is complete.
+Reloading a dump writes staging graphs and swaps them in with one transaction, so the old graphs
+stay whole until the new ones are complete. Named graphs the input names itself (TriG graphs,
+PROV bundles) keep their names and belong to the dump: loaded, replaced and dropped with it.
+RDF files are parsed by Oxigraph itself (:class:`~provml.rdf.RdfDocument`), in chunks.
 
 >>> store = Store()
 >>> quads = [("<urn:x>", "<urn:p>", '"1"', "<urn:g>")]
@@ -22,20 +24,24 @@ stays whole until the new one is complete.
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 import pyoxigraph as ox
 
 from provml import rdf
-from provml.errors import ProvmlError, QueryError, StoreError
+from provml.errors import InputError, ProvmlError, QueryError, StoreError
 from provml.ids import IriMinter
-from provml.rdf import Quad
+from provml.rdf import Quad, RdfDocument
 from provml.vocab import PREFIXES, PROV, PROVML, RDF, sparql_prefixes
 
 DEFAULT_STORE = "provml-store"
@@ -56,6 +62,8 @@ RDF_FORMATS = {
     "rdfxml": ox.RdfFormat.RDF_XML,
 }
 _LOADING, _COMPLETE = "loading", "complete"
+_REPORT_BYTES = 1 << 20  # bytes read between two progress reports
+_PARSER_POSITION = re.compile(r"^Parser error (?:at|between) line [^:]*: ")  # the line is said apart
 
 
 def default_store_path() -> Path:
@@ -156,10 +164,11 @@ class LoadResult:
 
 @dataclass(frozen=True)
 class Dump:
-    """A dump to load: its graph, its quads (a stream), and what the catalog records of it."""
+    """A dump to load: its graph, its content (a stream of quads, or an RDF file for the store to parse),
+    and what the catalog records of it."""
 
     graph: str
-    quads: Iterable[Quad]
+    quads: Iterable[Quad] | RdfDocument
     source: str
     loader: str
     sha256: str
@@ -167,7 +176,7 @@ class Dump:
 
 @dataclass(frozen=True)
 class DumpInfo:
-    """A catalog entry: one loaded dump."""
+    """A catalog entry: one loaded dump; ``graphs`` are the named graphs its input named itself."""
 
     graph: str
     source: str
@@ -175,6 +184,7 @@ class DumpInfo:
     sha256: str
     loaded_at: str
     triples: int
+    graphs: tuple[str, ...] = ()
 
 
 class Store:
@@ -293,21 +303,65 @@ class Store:
         cat = self.ids.catalog_graph
         steps, data = [], []
         for load in loads:
-            graph, target = load.dump.graph, load.target
-            steps.append(f"DELETE WHERE {{ GRAPH <{cat}> {{ <{target}> ?p ?o }} }}")
-            if target != graph:
-                steps += [
-                    f"DROP SILENT GRAPH <{graph}>",
-                    f"ADD SILENT GRAPH <{target}> TO GRAPH <{graph}>",
-                    f"DROP SILENT GRAPH <{target}>",
-                    f"DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}",
-                ]
-            entry = self._catalog_entry(
-                graph, load.dump.source, load.dump.loader, load.dump.sha256, counts.get(target, 0)
+            graph = load.dump.graph
+            steps += [f"DELETE WHERE {{ GRAPH <{cat}> {{ <{target}> ?p ?o }} }}" for target in load.targets()]
+            steps.append(  # the named graphs the previous version of the dump brought
+                f"DELETE {{ GRAPH ?m {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{cat}> {{ <{graph}> <{PROVML.hasGraph}> ?m }}"
+                " GRAPH ?m { ?s ?p ?o } }"
             )
+            for name, target in ((graph, load.target), *load.members.items()):
+                if target != name:
+                    steps += [f"DROP SILENT GRAPH <{name}>", f"ADD SILENT GRAPH <{target}> TO GRAPH <{name}>"]
+                    steps.append(f"DROP SILENT GRAPH <{target}>")
+            steps.append(f"DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}")
+            triples = sum(counts.get(target, 0) for target in load.targets())
+            entry = self._catalog_entry(graph, load.dump.source, load.dump.loader, load.dump.sha256, triples)
+            entry += [(f"<{graph}>", f"<{PROVML.hasGraph}>", f"<{name}>", f"<{cat}>") for name in load.members]
             data += [f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in (*load.shared, *entry)]
         steps.append(f"INSERT DATA {{\n{''.join(data)}}}")
         self._store.update(" ;\n".join(steps))
+
+    def _owner(self, graph: str) -> str | None:
+        """Return the dump a named graph belongs to, if any."""
+        owners = self._store.quads_for_pattern(None, ox.NamedNode(PROVML.hasGraph), ox.NamedNode(graph), self._catalog)
+        return next((quad.subject.value for quad in owners), None)
+
+    def _document_chunks(self, document: RdfDocument, graph_of: Callable[[Any], ox.NamedNode]) -> Iterator[list[Any]]:
+        """Parse an RDF file with Oxigraph, yielding chunks of quads placed by ``graph_of``: the
+        file's default graph into the dump's target graph, its named graphs where the dump keeps them."""
+        try:
+            raw = document.path.open("rb")
+        except OSError as error:
+            raise InputError(f"cannot read: {error.strerror or error}", source=document.path) from None
+        with raw:
+            counted = _CountingReader(raw, document.on_bytes)
+            stream = gzip.GzipFile(fileobj=counted) if document.compressed else counted
+            rdf_format = RDF_FORMATS[document.format]
+            parser = ox.parse(input=stream, format=rdf_format, base_iri=document.base_iri, rename_blank_nodes=True)
+            make = ox.Quad
+            try:
+                if not rdf_format.supports_datasets:
+                    target = graph_of(ox.DefaultGraph())
+                    while chunk := [
+                        make(q.subject, q.predicate, q.object, target) for q in islice(parser, CHUNK_QUADS)
+                    ]:
+                        yield chunk
+                    return
+                targets: dict[Any, ox.NamedNode] = {}
+                while True:
+                    chunk = []
+                    for q in islice(parser, CHUNK_QUADS):
+                        name = q.graph_name
+                        target = targets.get(name) or targets.setdefault(name, graph_of(name))
+                        chunk.append(make(q.subject, q.predicate, q.object, target))
+                    if not chunk:
+                        return
+                    yield chunk
+            except SyntaxError as error:
+                message = _PARSER_POSITION.sub("", error.msg)
+                raise InputError(f"column {error.offset}: {message}", source=document.path, line=error.lineno) from None
+            except (OSError, EOFError, gzip.BadGzipFile) as error:
+                raise InputError(f"cannot read: {error}", source=document.path) from None
 
     def _discard(self, target: str) -> None:
         """Remove a graph left by an unfinished load, and its catalog marker."""
@@ -329,20 +383,24 @@ class Store:
     def dumps(self) -> list[DumpInfo]:
         """Return the catalog: every loaded dump, sorted by graph IRI."""
         query = f"""{sparql_prefixes()}
-        SELECT ?g ?source ?loader ?sha ?at ?n WHERE {{ GRAPH <{self.ids.catalog_graph}> {{
+        SELECT ?g ?source ?loader ?sha ?at ?n (GROUP_CONCAT(STR(?m); SEPARATOR=" ") AS ?members)
+        WHERE {{ GRAPH <{self.ids.catalog_graph}> {{
             ?g provml:loadState "{_COMPLETE}" ; provml:source ?source ; provml:loader ?loader ;
-               provml:sha256 ?sha ; prov:generatedAtTime ?at ; provml:tripleCount ?n }} }} ORDER BY ?g"""
+               provml:sha256 ?sha ; prov:generatedAtTime ?at ; provml:tripleCount ?n
+            OPTIONAL {{ ?g provml:hasGraph ?m }} }} }}
+        GROUP BY ?g ?source ?loader ?sha ?at ?n ORDER BY ?g"""
         return [
-            DumpInfo(g.value, source.value, loader.value, sha.value, at.value, int(n.value))
-            for g, source, loader, sha, at, n in self._store.query(query)
+            DumpInfo(g.value, source.value, loader.value, sha.value, at.value, int(n.value), _members(members))
+            for g, source, loader, sha, at, n, members in self._store.query(query)
         ]
 
     def dump(self, graph: str) -> DumpInfo | None:
         """Return the catalog entry of one dump graph, or None."""
-        values = {
-            q.predicate.value: q.object.value
-            for q in self._store.quads_for_pattern(ox.NamedNode(graph), None, None, self._catalog)
-        }
+        values, members = {}, []
+        for quad in self._store.quads_for_pattern(ox.NamedNode(graph), None, None, self._catalog):
+            if quad.predicate.value == PROVML.hasGraph:
+                members.append(quad.object.value)
+            values[quad.predicate.value] = quad.object.value
         if values.get(PROVML.loadState) != _COMPLETE:
             return None
         return DumpInfo(
@@ -352,15 +410,17 @@ class Store:
             values[PROVML.sha256],
             values[PROV.generatedAtTime],
             int(values[PROVML.tripleCount]),
+            tuple(sorted(members)),
         )
 
     def drop(self, graph: str) -> DumpInfo:
-        """Remove a dump's graph and its catalog entry (the shared graph keeps what others may use)."""
+        """Remove a dump's graphs and its catalog entry (the shared graph keeps what others may use)."""
         info = self.dump(graph)
         if info is None:
             raise StoreError(f"no such dump graph: {graph} (see `provml graphs`)")
         cat = self.ids.catalog_graph
-        self._store.update(f"DROP SILENT GRAPH <{graph}> ; DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}")
+        drops = "".join(f"DROP SILENT GRAPH <{name}> ; " for name in (graph, *info.graphs))
+        self._store.update(f"{drops}DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}")
         return info
 
     # -- query, update, export ---------------------------------------------------------
@@ -421,16 +481,45 @@ class Store:
         }
 
 
+def _members(concatenated: ox.Literal | None) -> tuple[str, ...]:
+    return tuple(sorted(concatenated.value.split())) if concatenated is not None else ()
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary file that reports how many bytes were read from it, every :data:`_REPORT_BYTES`."""
+
+    def __init__(self, raw: IO[bytes], on_bytes: Callable[[int], None] | None) -> None:
+        self.raw, self.on_bytes, self.unreported = raw, on_bytes, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        if self.on_bytes is not None:
+            self.unreported += n
+            if self.unreported >= _REPORT_BYTES or not n:
+                self.on_bytes(self.unreported)
+                self.unreported = 0
+        return n
+
+
 @dataclass
 class _PendingLoad:
     """A dump being loaded: where its quads go, its shared quads, and how far it got."""
 
     dump: Dump
     target: str  # its graph, or a staging graph when it replaces a loaded dump
+    replacing: bool = False
     start: int = 0  # index of its first line in the batch's buffer
+    members: dict[str, str] = field(default_factory=dict)  # named graphs of its input -> where they are written
     shared: set[Quad] = field(default_factory=set)
-    marked: bool = False  # its target is marked "loading" in the catalog (so it may hold quads)
+    marked: set[str] = field(default_factory=set)  # targets marked "loading" in the catalog (so they may hold quads)
     done: bool = False  # all its quads were read
+
+    def targets(self) -> list[str]:
+        """Return every graph this load writes."""
+        return [self.target, *self.members.values()]
 
 
 class _Batch:
@@ -448,35 +537,97 @@ class _Batch:
 
     def add(self, dump: Dump, *, replacing: bool) -> Iterator[tuple[Dump, LoadResult | ProvmlError]]:
         """Read one dump into the buffer, writing full chunks; yield the dumps those writes complete."""
-        target = dump.graph if not replacing else f"{self.store.ids.base}graph/staging/{uuid.uuid4()}"
-        load = _PendingLoad(dump, target, start=len(self.lines))
+        target = dump.graph if not replacing else self._staging()
+        load = _PendingLoad(dump, target, replacing, start=len(self.lines))
         self.pending.append(load)
-        target_term, lines, shared = f"<{target}>", self.lines, self.shared_graph
         try:
-            for quad in dump.quads:
-                if quad[3] == shared:
-                    load.shared.add(quad)
-                    continue
-                lines.append(f"{quad[0]} {quad[1]} {quad[2]} {target_term} .\n")
-                if len(lines) >= CHUNK_QUADS:
-                    yield from self.flush()
-                    lines = self.lines
+            if isinstance(dump.quads, RdfDocument):
+                yield from self.flush()  # the document's chunks go straight to the store
+                self._write_document(load, dump.quads)
+            else:
+                yield from self._buffer(load, dump.quads)
         except ProvmlError as error:
             self._drop(load)
             yield dump, error
             return
         load.done = True
-        if replacing:  # a replaced dump is swapped in at once, so that it never waits in a batch
+        if replacing or isinstance(dump.quads, RdfDocument):  # swapped in at once, never waiting in a batch
             yield from self.flush()
+
+    def _buffer(self, load: _PendingLoad, quads: Iterable[Quad]) -> Iterator[tuple[Dump, LoadResult | ProvmlError]]:
+        own, shared, lines = f"<{load.dump.graph}>", self.shared_graph, self.lines
+        places = {own: f"<{load.target}>"}
+        for quad in quads:
+            graph = quad[3]
+            place = places.get(graph)
+            if place is None:
+                if graph == shared:
+                    load.shared.add(quad)
+                    continue
+                place = places[graph] = f"<{self._member(load, graph[1:-1])}>"
+            lines.append(f"{quad[0]} {quad[1]} {quad[2]} {place} .\n")
+            if len(lines) >= CHUNK_QUADS:
+                yield from self.flush()
+                lines = self.lines
+
+    def _write_document(self, load: _PendingLoad, document: RdfDocument) -> None:
+        def graph_of(name: Any) -> ox.NamedNode:
+            if isinstance(name, ox.DefaultGraph):
+                return ox.NamedNode(load.target)
+            if isinstance(name, ox.BlankNode):  # a graph without a name of its own: named after the dump
+                return ox.NamedNode(self._member(load, f"{load.dump.graph}/graph/{name.value}", own=True))
+            return ox.NamedNode(self._member(load, name.value))
+
+        for chunk in self.store._document_chunks(document, graph_of):
+            self._mark([load])
+            self.store._store.bulk_extend(chunk)
+            if self.on_chunk:
+                self.on_chunk(len(chunk))
+
+    def _staging(self) -> str:
+        return f"{self.store.ids.base}graph/staging/{uuid.uuid4()}"
+
+    def _member(self, load: _PendingLoad, name: str, *, own: bool = False) -> str:
+        """Return where a named graph of a dump's input is written; refuse graphs that are not the dump's to write."""
+        if name in load.members:
+            return load.members[name]
+        source, ids = load.dump.source, self.store.ids
+        if name.startswith("_:"):
+            raise InputError("a quad names a blank-node graph, which provml cannot keep apart", source=source)
+        if not own and name.startswith(ids.base + "graph/"):
+            raise InputError(
+                f"the input names the graph <{name}>, which is provml's own: an export of a provml "
+                "store? load the dumps it was made from instead",
+                source=source,
+            )
+        owner = self.store._owner(name) or next(
+            (other.dump.graph for other in self.pending if name in other.members), None
+        )
+        if owner is not None and owner != load.dump.graph:
+            raise InputError(
+                f"the input names the graph <{name}>, which belongs to the dump <{owner}>; "
+                "drop that dump first (`provml drop`)",
+                source=source,
+            )
+        if owner is None and self.store._store.contains_named_graph(ox.NamedNode(name)):
+            raise InputError(
+                f"the input names the graph <{name}>, which the store already holds outside any dump", source=source
+            )
+        load.members[name] = self._staging() if load.replacing else name
+        return load.members[name]
+
+    def _mark(self, loads: list[_PendingLoad]) -> None:
+        """Mark the graphs these loads are about to write as loading, so that a killed load can be undone."""
+        unmarked = [target for load in loads for target in load.targets() if target not in load.marked]
+        if unmarked:
+            self.store._mark_loading(unmarked)
+            for load in loads:
+                load.marked.update(load.targets())
 
     def flush(self) -> Iterator[tuple[Dump, LoadResult | ProvmlError]]:
         """Write the buffer, then commit every dump that was read whole."""
         if self.lines:
-            unmarked = [load for load in self.pending if not load.marked]
-            if unmarked:
-                self.store._mark_loading([load.target for load in unmarked])
-                for load in unmarked:
-                    load.marked = True
+            self._mark(self.pending)
             self.store._bulk(self.lines)
             if self.on_chunk:
                 self.on_chunk(len(self.lines))
@@ -486,23 +637,23 @@ class _Batch:
         done = [load for load in self.pending if load.done]
         if not done:
             return
-        counts = self.store._counts([load.target for load in done])
+        counts = self.store._counts([target for load in done for target in load.targets()])
         self.store._commit(done, counts)
         self.pending = [load for load in self.pending if not load.done]  # before yielding: committed is final
         for load in done:
-            triples, replaced = counts.get(load.target, 0), load.target != load.dump.graph
-            yield load.dump, LoadResult(load.dump.graph, triples, len(load.shared), replaced=replaced)
+            triples = sum(counts.get(target, 0) for target in load.targets())
+            yield load.dump, LoadResult(load.dump.graph, triples, len(load.shared), replaced=load.replacing)
 
     def _drop(self, load: _PendingLoad) -> None:
         """Forget a dump that failed: its lines in the buffer, and what of it was already written."""
         del self.lines[load.start :]
-        if load.marked:
-            self.store._discard(load.target)
+        for target in load.marked:
+            self.store._discard(target)
         self.pending.remove(load)
 
     def abandon(self) -> None:
         """Remove what the pending dumps wrote (on an interrupt or a bug)."""
         for load in self.pending:
-            if load.marked:
-                self.store._discard(load.target)
+            for target in load.marked:
+                self.store._discard(target)
         self.pending, self.lines = [], []

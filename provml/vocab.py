@@ -119,6 +119,7 @@ class PROVML(_Namespace):
     hasEnvironment: str
     sampledFrom: str
     domainConcept: str
+    hasGraph: str
     # datatype properties
     value: str
     step: str

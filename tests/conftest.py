@@ -27,7 +27,7 @@ def load_file(store: Store, path: Path, *, force: bool = False) -> LoadResult:
     loader = loaders.detect(path)
     graph = store.ids.dump_graph(path)
     return store.load(
-        loader.quads(path, store.ids, graph),
+        loader.read(path, store.ids, graph),
         graph=graph,
         source=str(path),
         loader=loader.name,

@@ -87,7 +87,7 @@ def test_a_malformed_record_after_chunks_were_written_leaves_the_store_as_it_was
 
     with pytest.raises(EventError) as caught:
         store.load(
-            get("events").quads(bad, store.ids, graph),
+            get("events").read(bad, store.ids, graph),
             graph=graph,
             source=str(bad),
             loader="events",
@@ -171,7 +171,7 @@ def test_stats_count_the_main_things(demo_store: Store) -> None:
 def dump_of(store: Store, path: Path) -> Dump:
     graph = store.ids.dump_graph(path)
     return Dump(
-        graph, loaders.get("events").quads(path, store.ids, graph), str(path), "events", loaders.file_sha256(path)
+        graph, loaders.get("events").read(path, store.ids, graph), str(path), "events", loaders.file_sha256(path)
     )
 
 
@@ -203,7 +203,7 @@ def test_an_interrupt_mid_batch_leaves_only_committed_dumps(store: Store, demo_f
     before = quad_count(store)
 
     def interrupted() -> object:
-        yield from dump_of(store, demo_files[1]).quads
+        yield from loaders.get("events").read(demo_files[1], store.ids, "urn:provml:graph/x")
         raise KeyboardInterrupt
 
     sources = [dump_of(store, demo_files[2]), Dump("urn:provml:graph/x", interrupted(), "x", "events", "0")]
