@@ -1,7 +1,8 @@
 """One benchmark sample in a fresh interpreter; prints one JSON object on stdout.
 
     python _worker.py provml LIFECYCLE_DIR STORE   # provml load of every event file, then close
-    python _worker.py bulk   NQUADS STORE          # pyoxigraph bulk_load + flush
+    python _worker.py load   SOURCE STORE          # provml load of one source (any format), then close
+    python _worker.py bulk   RDF_FILE STORE [GRAPH]   # pyoxigraph bulk_load (into GRAPH) + flush
     python _worker.py rdflib NQUADS                # rdflib Dataset.parse
     python _worker.py lineage SPEC_JSON            # lineage query latency on several stores
     python _worker.py capture REPEAT ROUNDS        # capture cost per log_metric and on a training loop
@@ -52,12 +53,27 @@ def _provml(lifecycle: str, store: str) -> Callable[[], None]:
     return run
 
 
-def _bulk(nquads: str, store: str) -> Callable[[], None]:
+def _load(source: str, store: str) -> Callable[[], None]:
+    from provml.loading import load_paths
+    from provml.store import Store
+
+    def run() -> None:
+        with Store(store) as opened:
+            (outcome,) = load_paths(opened, [source if "://" in source else Path(source)])
+            assert outcome.error is None, outcome.error
+
+    return run
+
+
+def _bulk(rdf_file: str, store: str, graph: str | None = None) -> Callable[[], None]:
     import pyoxigraph as ox
+
+    rdf_format = ox.RdfFormat.from_extension(Path(rdf_file).suffix[1:])
+    to_graph = ox.NamedNode(graph) if graph else None
 
     def run() -> None:
         opened = ox.Store(store)
-        opened.bulk_load(path=nquads, format=ox.RdfFormat.N_QUADS)
+        opened.bulk_load(path=rdf_file, format=rdf_format, to_graph=to_graph)
         opened.flush()
 
     return run
@@ -78,7 +94,7 @@ def _rdflib(nquads: str) -> Callable[[], None]:
 
 def load_sample(method: str, args: list[str]) -> dict[str, Any]:
     """Time one load; the store (if any) is released before the clock stops."""
-    prepare = {"provml": _provml, "bulk": _bulk, "rdflib": _rdflib}[method]
+    prepare = {"provml": _provml, "load": _load, "bulk": _bulk, "rdflib": _rdflib}[method]
     run = prepare(*args)
     base = _rss_mb("VmRSS")
     started = time.perf_counter()

@@ -13,12 +13,10 @@ from pathlib import Path
 from provml.errors import InputError
 from provml.loaders._base import Loader, Source, file_sha256
 from provml.loaders.events import EventsLoader
-from provml.loaders.flowcept import FlowceptLoader
 from provml.loaders.rdf import RdfLoader
 
 _LOADERS: tuple[Loader, ...] = (
     EventsLoader(),
-    FlowceptLoader(),
     RdfLoader(),
 )
 _REGISTRY: dict[str, Loader] = {loader.name: loader for loader in _LOADERS}
@@ -50,9 +48,10 @@ def is_uri(text: str) -> bool:
 
 
 def by_extension(path: Path) -> list[Loader]:
-    """Return the loaders that claim the ending of ``path``'s name."""
+    """Return the loaders that claim the ending of ``path``'s name, those of higher precedence first."""
     name = path.name.lower()
-    return [loader for loader in available() if name.endswith(loader.extensions)]
+    claimers = [loader for loader in available() if name.endswith(loader.extensions)]
+    return sorted(claimers, key=lambda loader: -loader.precedence)
 
 
 def claims_directory(path: Path) -> Loader | None:

@@ -25,12 +25,15 @@ class Loader(ABC):
     """A source format: turns one source (a dump) into PROV-ML quads, knowing nothing of storage.
 
     ``extensions`` are the file-name endings it claims; ``directories`` says that :meth:`sniff`
-    may claim a whole directory; ``schemes`` are the URI schemes it reads.
+    may claim a whole directory; ``schemes`` are the URI schemes it reads. Of the loaders that claim
+    a file's ending, those of higher ``precedence`` sniff it first: a dialect before the format it
+    extends (Flowcept's messages before provml events, whose field names are Flowcept's).
     """
 
     name: str
     description: str
     extensions: tuple[str, ...] = ()
+    precedence: int = 0
     directories: bool = False
     schemes: tuple[str, ...] = ()
 

@@ -1,0 +1,50 @@
+"""Loader benchmarks: RDF files against pyoxigraph's raw ``bulk_load``, and every loader's memory at two sizes.
+
+RDF inputs come from the N-Quads export of the main benchmark's provml store: ``foreign.nq`` (its graphs
+renamed out of provml's namespace, as a dump from another tool would name them) and ``union.ttl`` (the
+triples of all its graphs, as Turtle). Other loaders make their inputs with ``inputs_<name>.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+
+import pyoxigraph as ox
+
+RDF_GRAPH = "https://example.org/graph/dump"  # where raw bulk_load puts a Turtle file: in a graph, as provml does
+LOADER_INPUTS = ("prov", "yprov4ml", "mlflow", "flowcept", "notebook")  # modules benchmarks/inputs_<name>.py
+
+
+def _foreign_lines(nquads: Path, quads: int) -> Iterator[str]:
+    with nquads.open(encoding="utf-8") as lines:
+        for line in islice(lines, quads):
+            yield line.replace("<urn:provml:graph/", "<https://example.org/graph/")
+
+
+def rdf_inputs(nquads: Path, directory: Path, quads: int) -> dict[str, Path]:
+    """Write ``foreign.nq`` and ``union.ttl`` from the first ``quads`` lines of ``nquads``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    nq, ttl = directory / "foreign.nq", directory / "union.ttl"
+    with nq.open("w", encoding="utf-8") as out:
+        out.writelines(_foreign_lines(nquads, quads))
+    triples = (quad.triple for quad in ox.parse(path=nq, format=ox.RdfFormat.N_QUADS))
+    ox.serialize(triples, ttl, ox.RdfFormat.TURTLE, prefixes={"provml": "https://w3id.org/provml#"})
+    return {"ttl": ttl, "nq": nq}
+
+
+def make_all(directory: Path, triples: int) -> dict[str, Path | str]:
+    """Make one source of about ``triples`` triples for each loader that has an inputs module."""
+    sources = {}
+    for name in LOADER_INPUTS:
+        try:
+            module = importlib.import_module(f"inputs_{name}")
+        except ModuleNotFoundError as error:  # the loader's own dependencies (e.g. mlflow) are missing
+            print(f"skipping the {name} loader: {error}")
+            continue
+        target = directory / name
+        target.mkdir(parents=True, exist_ok=True)
+        sources[name] = module.make_source(target, triples)
+    return sources
