@@ -13,10 +13,12 @@ from pathlib import Path
 from provml.errors import InputError
 from provml.loaders._base import Loader, Source, file_sha256
 from provml.loaders.events import EventsLoader
+from provml.loaders.flowcept import FlowceptLoader
 from provml.loaders.rdf import RdfLoader
 
 _LOADERS: tuple[Loader, ...] = (
     EventsLoader(),
+    FlowceptLoader(),
     RdfLoader(),
 )
 _REGISTRY: dict[str, Loader] = {loader.name: loader for loader in _LOADERS}
