@@ -15,11 +15,13 @@ from provml.loaders._base import Loader, Source, file_sha256
 from provml.loaders.events import EventsLoader
 from provml.loaders.flowcept import FlowceptLoader
 from provml.loaders.rdf import RdfLoader
+from provml.loaders.yprov4ml import Yprov4mlLoader
 
 _LOADERS: tuple[Loader, ...] = (
     EventsLoader(),
     FlowceptLoader(),
     RdfLoader(),
+    Yprov4mlLoader(),
 )
 _REGISTRY: dict[str, Loader] = {loader.name: loader for loader in _LOADERS}
 
