@@ -6,8 +6,9 @@ described in a catalog graph (source, sha256, loader, time, triple count); descr
 things many dumps share go to one shared graph. Queries see the union of all graphs.
 
 Loading is atomic per dump and streams: quads are bulk-loaded in bounded chunks (consecutive
-small dumps share a chunk) into graphs marked *loading* in the catalog, and each dump's shared
-quads and catalog entry are committed in one transaction once it was read whole. A failed dump
+small dumps share a chunk) into graphs marked *loading* in the catalog — a dump's quads for the
+shared graph into a staging graph of their own — and each dump is committed in one transaction once
+it was read whole: its shared quads added to the shared graph, its catalog entry written. A failed dump
 removes what it wrote; a killed load is removed the next time the store is opened for writing.
 Reloading a dump writes staging graphs and swaps them in with one transaction, so the old graphs
 stay whole until the new ones are complete. Named graphs the input names itself (TriG graphs,
@@ -233,7 +234,7 @@ class Store:
     ) -> LoadResult:
         """Load one dump's quads atomically into ``graph``, replacing what the graph held.
 
-        Quads whose graph is the shared graph are committed with the catalog entry; all other
+        Quads whose graph is the shared graph are added to it when the dump commits; all other
         quads go to ``graph``. A dump already loaded with the same ``sha256`` is skipped unless
         ``force``. ``on_chunk`` is called with the number of quads written after each chunk.
         Raises the :class:`ProvmlError` that stopped the dump; the store is then as it was.
@@ -305,6 +306,9 @@ class Store:
         for load in loads:
             graph = load.dump.graph
             steps += [f"DELETE WHERE {{ GRAPH <{cat}> {{ <{target}> ?p ?o }} }}" for target in load.targets()]
+            if load.shared_stage is not None:
+                steps.append(f"ADD SILENT GRAPH <{load.shared_stage}> TO GRAPH <{self.ids.shared_graph}>")
+                steps.append(f"DROP SILENT GRAPH <{load.shared_stage}>")
             steps.append(  # the named graphs the previous version of the dump brought
                 f"DELETE {{ GRAPH ?m {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{cat}> {{ <{graph}> <{PROVML.hasGraph}> ?m }}"
                 " GRAPH ?m { ?s ?p ?o } }"
@@ -314,10 +318,11 @@ class Store:
                     steps += [f"DROP SILENT GRAPH <{name}>", f"ADD SILENT GRAPH <{target}> TO GRAPH <{name}>"]
                     steps.append(f"DROP SILENT GRAPH <{target}>")
             steps.append(f"DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}")
-            triples = sum(counts.get(target, 0) for target in load.targets())
-            entry = self._catalog_entry(graph, load.dump.source, load.dump.loader, load.dump.sha256, triples)
+            entry = self._catalog_entry(
+                graph, load.dump.source, load.dump.loader, load.dump.sha256, load.triples(counts)
+            )
             entry += [(f"<{graph}>", f"<{PROVML.hasGraph}>", f"<{name}>", f"<{cat}>") for name in load.members]
-            data += [f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in (*load.shared, *entry)]
+            data += [f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in entry]
         steps.append(f"INSERT DATA {{\n{''.join(data)}}}")
         self._store.update(" ;\n".join(steps))
 
@@ -506,20 +511,25 @@ class _CountingReader(io.RawIOBase):
 
 @dataclass
 class _PendingLoad:
-    """A dump being loaded: where its quads go, its shared quads, and how far it got."""
+    """A dump being loaded: where its quads go, and how far it got."""
 
     dump: Dump
     target: str  # its graph, or a staging graph when it replaces a loaded dump
     replacing: bool = False
     start: int = 0  # index of its first line in the batch's buffer
     members: dict[str, str] = field(default_factory=dict)  # named graphs of its input -> where they are written
-    shared: set[Quad] = field(default_factory=set)
+    shared_stage: str | None = None  # where its quads for the shared graph wait for the commit
     marked: set[str] = field(default_factory=set)  # targets marked "loading" in the catalog (so they may hold quads)
     done: bool = False  # all its quads were read
 
     def targets(self) -> list[str]:
         """Return every graph this load writes."""
-        return [self.target, *self.members.values()]
+        stage = [self.shared_stage] if self.shared_stage is not None else []
+        return [self.target, *self.members.values(), *stage]
+
+    def triples(self, counts: dict[str, int]) -> int:
+        """Return the dump's triple count: what its own graphs hold, not what it adds to the shared graph."""
+        return sum(counts.get(target, 0) for target in (self.target, *self.members.values()))
 
 
 class _Batch:
@@ -562,9 +572,10 @@ class _Batch:
             place = places.get(graph)
             if place is None:
                 if graph == shared:
-                    load.shared.add(quad)
-                    continue
-                place = places[graph] = f"<{self._member(load, graph[1:-1])}>"
+                    load.shared_stage = self._staging()
+                    place = places[graph] = f"<{load.shared_stage}>"
+                else:
+                    place = places[graph] = f"<{self._member(load, graph[1:-1])}>"
             lines.append(f"{quad[0]} {quad[1]} {quad[2]} {place} .\n")
             if len(lines) >= CHUNK_QUADS:
                 yield from self.flush()
@@ -641,8 +652,8 @@ class _Batch:
         self.store._commit(done, counts)
         self.pending = [load for load in self.pending if not load.done]  # before yielding: committed is final
         for load in done:
-            triples = sum(counts.get(target, 0) for target in load.targets())
-            yield load.dump, LoadResult(load.dump.graph, triples, len(load.shared), replaced=load.replacing)
+            shared = counts.get(load.shared_stage, 0) if load.shared_stage else 0
+            yield load.dump, LoadResult(load.dump.graph, load.triples(counts), shared, replaced=load.replacing)
 
     def _drop(self, load: _PendingLoad) -> None:
         """Forget a dump that failed: its lines in the buffer, and what of it was already written."""
