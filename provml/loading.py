@@ -46,18 +46,19 @@ def source_label(source: Source) -> str:
 
 def _in_directory(directory: Path, chosen: loaders.Loader | None) -> Iterator[tuple[Path, loaders.Loader]]:
     """Yield the sources under a directory, sorted: subdirectories a loader claims whole, and files.
+    Hidden files and directories (``.git``, Jupyter's ``.ipynb_checkpoints``) are passed over.
 
     A file is taken when exactly one loader claims its extension; when several do (``.json``), the
     one whose sniffing recognises it, and the file is passed over when none does.
     """
     for root, subdirectories, files in os.walk(directory):
-        subdirectories.sort()
+        subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))
         here = Path(root)
         if chosen is None and here != directory and (claimer := loaders.claims_directory(here)) is not None:
             subdirectories.clear()
             yield here, claimer
             continue
-        for name in sorted(files):
+        for name in sorted(name for name in files if not name.startswith(".")):
             path = here / name
             if chosen is not None:
                 yield path, chosen

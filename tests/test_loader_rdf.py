@@ -199,3 +199,10 @@ def test_the_cli_lists_the_named_graphs_a_dump_brought(written: dict[str, Path],
     assert result.exit_code == 0 and BUNDLE in result.output
     result = runner.invoke(app, ["formats"])
     assert "rdf" in result.output and ".trig" in result.output
+
+
+def test_hidden_files_and_directories_are_passed_over(tmp_path: Path) -> None:
+    for path in (tmp_path / "a.ttl", tmp_path / ".ipynb_checkpoints" / "b.ttl", tmp_path / ".c.ttl"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("<urn:s> <urn:p> <urn:o> .")
+    assert [source for source, _ in find_sources([tmp_path])] == [tmp_path / "a.ttl"]
