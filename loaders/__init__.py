@@ -14,12 +14,14 @@ from provml.errors import InputError
 from provml.loaders._base import Loader, Source, file_sha256
 from provml.loaders.events import EventsLoader
 from provml.loaders.flowcept import FlowceptLoader
+from provml.loaders.notebook import NotebookLoader
 from provml.loaders.rdf import RdfLoader
 from provml.loaders.yprov4ml import Yprov4mlLoader
 
 _LOADERS: tuple[Loader, ...] = (
     EventsLoader(),
     FlowceptLoader(),
+    NotebookLoader(),
     RdfLoader(),
     Yprov4mlLoader(),
 )
