@@ -15,6 +15,7 @@ from provml.loaders._base import Loader, Source, file_sha256
 from provml.loaders.events import EventsLoader
 from provml.loaders.flowcept import FlowceptLoader
 from provml.loaders.notebook import NotebookLoader
+from provml.loaders.prov import ProvLoader
 from provml.loaders.rdf import RdfLoader
 from provml.loaders.yprov4ml import Yprov4mlLoader
 
@@ -22,6 +23,7 @@ _LOADERS: tuple[Loader, ...] = (
     EventsLoader(),
     FlowceptLoader(),
     NotebookLoader(),
+    ProvLoader(),
     RdfLoader(),
     Yprov4mlLoader(),
 )

@@ -297,25 +297,43 @@ def drop(
 
 @app.command()
 def export(
-    format: Annotated[str, typer.Option("--format", "-f", help=f"One of {', '.join(RDF_FORMATS)}.")] = "trig",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help=f"One of {', '.join(RDF_FORMATS)}, prov-json.")
+    ] = "trig",
     graph: Annotated[
         str | None, typer.Option("--graph", "-g", help="Export only this graph (its IRI or the file loaded into it).")
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file [default: stdout].")] = None,
     store: StoreOption = None,
 ) -> None:
-    """Export the store, or one graph, as RDF; turtle/ntriples/rdfxml of the whole store give the union.
+    """Export the store, or one graph, as RDF or PROV-JSON; turtle/ntriples/rdfxml of the whole store give the union.
+
+    prov-json writes the PROV-O of the store (or of one dump, its PROV bundles as bundles) as a PROV document.
 
     Example: provml export --format nquads -o backup.nq
     """
     with _open(store) as db:
         graph = _graph_of(db, graph) if graph is not None else None
         if output is None:
-            db.export(sys.stdout.buffer, format, graph=graph)
+            _export_to(db, sys.stdout.buffer, format, graph)
             sys.stdout.buffer.flush()
         else:
             with output.open("wb") as stream:
-                db.export(stream, format, graph=graph)
+                _export_to(db, stream, format, graph)
+
+
+def _export_to(db: Store, stream: Any, format: str, graph: str | None) -> None:
+    """Write the store (or one graph) in ``format``: an RDF format, or PROV-JSON."""
+    if format not in (*RDF_FORMATS, "prov-json"):
+        raise ProvmlError(f"unknown export format {format!r}; use one of {', '.join(RDF_FORMATS)}, prov-json")
+    if format == "prov-json":
+        try:
+            from provml.prov_export import write_prov_json
+        except ImportError as error:
+            raise ProvmlError(f"exporting PROV-JSON needs the prov package ({error}): pip install prov") from None
+        write_prov_json(db, stream, graph=graph)
+    else:
+        db.export(stream, format, graph=graph)
 
 
 @app.command()

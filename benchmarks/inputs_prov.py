@@ -1,0 +1,80 @@
+"""Benchmark input of the prov loader: a PROV-JSON document written by the ``prov`` package, sized to a target
+number of provml triples.
+
+    python benchmarks/inputs_prov.py DIRECTORY TRIPLES
+
+The document is an ML study as a PROV user would write it with ML Schema types: runs (``mls:Run``) associated
+with a person, each using a dataset and hyperparameter settings (``mls:HyperParameterSetting`` with a
+``prov:value``) and generating a model and metric values (``mls:ModelEvaluation`` with a value and a step, at a
+time). The number of runs comes from the triples one run gives, measured on a one-run document.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from prov.model import ProvDocument
+
+from provml.ids import IriMinter
+from provml.loaders import get
+
+EPOCHS = 100  # metric values per measure and run
+MEASURES = ("loss", "accuracy")
+HYPERPARAMETERS = {"learning_rate": 0.01, "batch_size": 64, "epochs": EPOCHS, "optimizer": "adam"}
+START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def study(runs: int) -> ProvDocument:
+    """Return a PROV document of ``runs`` training runs."""
+    document = ProvDocument()
+    ex = document.add_namespace("ex", "https://lab.example/study/")
+    mls = document.add_namespace("mls", "http://www.w3.org/ns/mls#")
+    alice = document.agent(ex["alice"], {"prov:type": document.valid_qualified_name("prov:Person")})
+    data = document.entity(ex["dataset/iris"], {"prov:type": mls["Dataset"], "prov:label": "iris"})
+    for number in range(runs):
+        started = START + timedelta(hours=number)
+        ended = started + timedelta(minutes=50)
+        run = document.activity(ex[f"run/{number}"], started, ended, {"prov:type": mls["Run"]})
+        document.wasAssociatedWith(run, alice)
+        document.used(run, data)
+        for name, value in HYPERPARAMETERS.items():
+            setting = document.entity(
+                ex[f"run/{number}/param/{name}"],
+                {"prov:type": mls["HyperParameterSetting"], "prov:label": name, "prov:value": value},
+            )
+            document.used(run, setting)
+        model = document.entity(ex[f"run/{number}/model"], {"prov:type": mls["Model"]})
+        document.wasGeneratedBy(model, run, ended)
+        document.wasDerivedFrom(model, data)
+        for epoch in range(EPOCHS):
+            for measure in MEASURES:
+                point = document.entity(
+                    ex[f"run/{number}/{measure}/{epoch}"],
+                    {"prov:type": mls["ModelEvaluation"], "prov:label": measure, "prov:value": 1 / (epoch + 1),
+                     "ex:step": epoch},
+                )  # fmt: skip
+                document.wasGeneratedBy(point, run, started + timedelta(seconds=30 * epoch))
+    return document
+
+
+def triples_of(path: Path) -> int:
+    """Return the number of distinct triples the prov loader makes of a file."""
+    return len({quad[:3] for quad in get("prov").read(path, IriMinter(), "urn:provml:graph/calibration")})
+
+
+def make_source(directory: Path, triples: int) -> Path:
+    """Write ``study.json`` of about ``triples`` provml triples into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "study.json"
+    path.write_text(study(1).serialize(format="json"))
+    one = triples_of(path)
+    path.write_text(study(2).serialize(format="json"))
+    per_run = triples_of(path) - one
+    path.write_text(study(max(1, round((triples - one) / per_run) + 1)).serialize(format="json"))
+    return path
+
+
+if __name__ == "__main__":
+    print(make_source(Path(sys.argv[1]), int(sys.argv[2])))

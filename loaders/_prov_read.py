@@ -1,0 +1,555 @@
+"""Read PROV documents with the ``prov`` package and write their records as PROV-O quads.
+
+PROV-JSON is read in a stream: its sections are walked record by record (:mod:`._json_stream`)
+and decoded by ``prov`` a bounded batch at a time, so memory stays flat. PROV-XML is streamed too
+(lxml's ``iterparse``, ``prov`` decoding a batch of record elements at a time); PROV-N is parsed
+whole by ``prov``. Every record then goes through one mapping, :class:`ProvOMapper`.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import prov
+from prov.constants import PROV_N_MAP, PROV_RECORD_IDS_MAP
+from prov.identifier import Identifier, Namespace, QualifiedName
+from prov.model import Literal, ProvDocument, ProvRecord, canonical_xsd_datatype
+from prov.serializers.provjson import decode_json_container
+
+from provml import rdf
+from provml.errors import InputError, ProvmlWarning
+from provml.ids import IriMinter
+from provml.loaders._json_stream import JsonStream
+from provml.loaders._prov_o import (
+    ATTRIBUTE_PROPERTIES,
+    DERIVATION_KINDS,
+    ELEMENTS,
+    LITERAL_TYPE,
+    ML_CLASSES,
+    RELATIONS,
+    VALUE_ATTRIBUTES,
+    VALUED,
+    RelationForm,
+    provml_classes,
+    repaired_namespace,
+)
+from provml.rdf import Quad
+from provml.vocab import PROV, PROV_NS, PROVML, RDF, XSD
+
+BATCH = 512  # PROV-JSON records decoded by prov at a time
+MAX_PENDING = 100_000  # `used` relations kept until the end, waiting to learn whether they used a setting
+MAX_NOTES = 5  # notes (warnings) per dump
+_MAX_WHERE = 100  # characters of a record's PROV-N text that name it in an error
+_REJECTION = prov.model.ProvFutureRejectionWarning
+_REJECTED = "PROV-N cannot write"  # the one input prov 3.3 rejects that PROV-JSON and PROV-XML can hold
+A, BUNDLE = f"<{RDF.type}>", f"<{PROV.Bundle}>"
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_PROV_ERRORS = (prov.Error, ValueError, TypeError, KeyError, AttributeError, IndexError)
+_HAS_SETTING = f"<{PROVML.hasHyperparameterSetting}>"
+_VALUE = f"<{PROVML.value}>"
+
+
+_DERIVATION_TYPES = frozenset(
+    QualifiedName(Namespace("prov", PROV_NS), kind[len(PROV_NS) :]) for kind in DERIVATION_KINDS
+)
+
+
+def _t(value: str) -> str:
+    return f"<{value}>"
+
+
+class ProvOMapper:
+    """Turn the PROV records of one dump into PROV-O quads, typed by PROV-ML where they say so.
+
+    Elements keep their IRIs; a relation gets its PROV-O property, and a qualified influence node
+    when it has an id or attributes beyond its two main arguments (its id, or an IRI minted under
+    the dump's graph, numbered in document order). Subclass and override :meth:`classes` or
+    :meth:`element` to add the typing rules of a producer (yProv4ML...).
+    """
+
+    def __init__(self, source: Path | str, ids: IriMinter, graph: str) -> None:
+        self.source = source
+        self.ids = ids
+        self.graph = _t(graph)
+        self._relation_base = graph + "/relation/"
+        self._relations = 0
+        self._namespaces: dict[str, str] = {}  # namespace IRI as written -> as used (repaired)
+        self._settings: set[str] = set()  # hyperparameter settings seen
+        self._pending: list[tuple[str, str, str]] = []  # (activity, entity, graph) of used relations
+        self._notes: set[str] = set()
+
+    # -- terms ---------------------------------------------------------------------------------
+
+    def note(self, message: str) -> None:
+        """Report something the loader recovered from or repaired, once per dump."""
+        if message not in self._notes and len(self._notes) < MAX_NOTES:
+            self._notes.add(message)
+            warnings.warn(f"{self.source}: {message}", ProvmlWarning, stacklevel=2)
+
+    def namespace(self, uri: str) -> str:
+        """Return the namespace IRI to use for ``uri``: a wrong ML Schema namespace is repaired, and a
+        relative one resolved against the file's location (as RDF resolves relative IRIs)."""
+        used = self._namespaces.get(uri)
+        if used is None:
+            used = repaired_namespace(uri) or uri
+            if used != uri:
+                self.note(f"repaired the ML Schema namespace <{uri}> to <{used}>")
+            elif not _ABSOLUTE.match(uri):
+                used = urljoin(Path(self.source).resolve().as_uri(), uri)
+                self.note(f"resolved the relative namespace {uri!r} against the file's location: <{used}>")
+            self._namespaces[uri] = used
+        return used
+
+    def iri(self, name: QualifiedName) -> str:
+        """Return the N-Triples IRI of a qualified name."""
+        return rdf.iri(self.namespace(name.namespace.uri) + name.localpart)
+
+    def term(self, value: Any) -> str:
+        """Return the N-Triples term of an attribute value."""
+        if isinstance(value, QualifiedName):
+            return self.iri(value)
+        if isinstance(value, Literal):
+            if value.langtag:
+                return f"{rdf.string(value.value)}@{value.langtag}"
+            datatype = value.datatype
+            return rdf.typed(value.value, self.namespace(datatype.namespace.uri) + datatype.localpart)
+        if isinstance(value, bool):
+            return rdf.boolean(value)
+        if isinstance(value, int):
+            return rdf.typed(str(value), canonical_xsd_datatype(value).uri)  # type: ignore[union-attr]
+        if isinstance(value, float):
+            return rdf.double(value)
+        if isinstance(value, datetime):
+            return rdf.typed(value.isoformat(), XSD.dateTime)
+        if isinstance(value, Identifier):
+            return rdf.typed(value.uri, XSD.anyURI)
+        return rdf.string(str(value))
+
+    def _ml_class(self, value: str, record: ProvRecord) -> str | None:
+        """Return the class a string ``prefix:local`` names, if it is a PROV-ML or ML Schema class: tools
+        write ``{"prov:type": "mls:Run"}`` meaning the class, which PROV-JSON spells as a qualified name."""
+        if ":" not in value or "://" in value:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            name = record.bundle.valid_qualified_name(value)
+        if name is None:
+            return None
+        iri = self.namespace(name.namespace.uri) + name.localpart
+        return iri if iri in ML_CLASSES else None
+
+    def attribute(self, subject: str, name: QualifiedName, value: Any, record: ProvRecord, graph: str) -> Quad:
+        """Return the quad of one attribute: PROV-DM's own attributes by their PROV-O property."""
+        local = name.localpart if name.namespace.uri == PROV_NS else None
+        if local == "type" and not isinstance(value, QualifiedName):
+            if isinstance(value, Identifier):  # an xsd:anyURI
+                return (subject, A, rdf.iri(value.uri), graph)
+            cls = self._ml_class(value, record) if isinstance(value, str) else None
+            return (subject, A, _t(cls), graph) if cls else (subject, _t(LITERAL_TYPE), self.term(value), graph)
+        predicate = ATTRIBUTE_PROPERTIES.get(local) if local else None
+        return (subject, _t(predicate) if predicate else self.iri(name), self.term(value), graph)
+
+    # -- records -------------------------------------------------------------------------------
+
+    def records(self, records: Iterable[ProvRecord], graph: str | None = None) -> Iterator[Quad]:
+        """Yield the quads of records of the document (``graph`` None) or of a bundle (its IRI)."""
+        target = self.graph if graph is None else graph
+        for record in records:
+            keyword = PROV_N_MAP[record.get_type()]
+            if keyword in ELEMENTS:
+                yield from self.element(record, keyword, target)
+            else:
+                yield from self.relation(record, RELATIONS[keyword], target)
+
+    def bundle(self, name: QualifiedName) -> tuple[str, list[Quad]]:
+        """Return a bundle's graph and the quads that declare it in the dump's graph."""
+        node = self.iri(name)
+        return node, [(node, A, BUNDLE, self.graph)]
+
+    def classes(self, kind: str, types: list[str], record: ProvRecord) -> list[str]:
+        """Return the classes to assert of an element besides its types: PROV-ML's, by default
+        (:func:`~provml.loaders._prov_o.provml_classes`)."""
+        return provml_classes(kind, types)
+
+    def element(self, record: ProvRecord, kind: str, graph: str) -> Iterator[Quad]:
+        """Yield the quads of an entity, activity or agent."""
+        node = self.iri(record.identifier)  # type: ignore[arg-type]
+        quads = [(node, A, _t(ELEMENTS[kind]), graph)]
+        quads += (self.attribute(node, name, value, record, graph) for name, value in record.attributes)
+        types = [o[1:-1] for _, p, o, _ in quads if p == A and o[0] == "<"]
+        classes = self.classes(kind, types, record)
+        quads += ((node, A, _t(c), graph) for c in classes if c not in types)
+        if VALUED.intersection(classes):
+            quads += [(node, _VALUE, o, graph) for _, p, o, _ in quads if p[1:-1] in VALUE_ATTRIBUTES]
+        if PROVML.HyperparameterSetting in classes:
+            self._settings.add(node)
+        return iter(quads)
+
+    def relation(self, record: ProvRecord, form: RelationForm, graph: str) -> Iterator[Quad]:
+        """Yield the quads of a relation: its PROV-O property and, if needed, its influence node."""
+        args = {name.localpart: value for name, value in record.formal_attributes if value is not None}
+        for required in (form.subject, *form.required):
+            if required not in args:
+                raise InputError(f"{form.keyword} has no prov:{required}", source=self.source, line=self._where(record))
+        subject, target = self.iri(args[form.subject]), args.get(form.object)
+        extra = record.extra_attributes
+        kinds = [DERIVATION_KINDS[v.uri] for n, v in extra if n.localpart == "type" and v in _DERIVATION_TYPES]
+        if target is not None:
+            target = self.iri(target)
+            yield (subject, _t(form.binary), target, graph)
+            yield from ((subject, _t(binary), target, graph) for binary, _ in kinds)
+            if form.keyword == "used":
+                yield from self._setting_used(subject, target, graph)
+        if form.qualified is None:  # mentionOf's bundle is said of its subject
+            yield from ((subject, _t(p), self.iri(args[a]), graph) for a, p in form.node_properties if a in args)
+            if extra or record.identifier is not None:
+                self.note(f"ids and attributes of {form.keyword} have no PROV-O form and were left out")
+            return
+        if record.identifier is None and not extra and target is not None and len(args) == 2:
+            return
+        node = self._node(record)
+        yield (subject, _t(form.qualified), node, graph)
+        yield (node, A, _t(form.influence), graph)  # type: ignore[arg-type]
+        for _, qualified in kinds:
+            yield (subject, _t(qualified), node, graph)
+        yield from ((node, _t(p), self.term(args[a]), graph) for a, p in form.node_properties if a in args)
+        yield from (self.attribute(node, name, value, record, graph) for name, value in extra)
+
+    def _node(self, record: ProvRecord) -> str:
+        if record.identifier is not None:
+            return self.iri(record.identifier)
+        self._relations += 1
+        return _t(f"{self._relation_base}{self._relations}")
+
+    def _where(self, record: ProvRecord) -> str:
+        """Name a record for an error: its kind and id, or its PROV-N text when it has no id."""
+        if record.identifier is not None:
+            return f"{PROV_N_MAP[record.get_type()]} {record.identifier}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            text = record.get_provn()
+        return text if len(text) <= _MAX_WHERE else text[: _MAX_WHERE - 3] + "..."
+
+    def _setting_used(self, activity: str, entity: str, graph: str) -> Iterator[Quad]:
+        if entity in self._settings:
+            yield (activity, _HAS_SETTING, entity, graph)
+        elif len(self._pending) < MAX_PENDING:
+            self._pending.append((activity, entity, graph))
+        else:
+            self.note(f"more than {MAX_PENDING:,} used entities came before their description")
+
+    def finish(self) -> Iterator[Quad]:
+        """Yield what needs the whole document: settings used before they were described."""
+        for activity, entity, graph in self._pending:
+            if entity in self._settings:
+                yield (activity, _HAS_SETTING, entity, graph)
+        self._pending.clear()
+
+
+# -- reading with prov -------------------------------------------------------------------------
+
+
+def prov_calls(source: Path | str, where: str | None, call: Callable[[], Any], note: Callable[[str], None]) -> Any:
+    """Run a ``prov`` decoding call: its errors, and the input it says it will reject in its next
+    version, become :class:`InputError` naming ``source`` and ``where``; its other warnings, notes."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = call()
+        except InputError:
+            raise
+        except _PROV_ERRORS as error:
+            raise InputError(_message(error), source=source, line=getattr(error, "line", None) or where) from None
+    for warning in caught:
+        if issubclass(warning.category, ProvmlWarning):  # the mapping's own notes
+            warnings.warn(warning.message, stacklevel=2)
+        elif issubclass(warning.category, _REJECTION) and _REJECTED not in str(warning.message):
+            raise InputError(_message(warning.message), source=source, line=where)
+        elif issubclass(warning.category, UserWarning):
+            note(_message(warning.message))
+    return result
+
+
+def decoded(
+    path: Path,
+    where: str | None,
+    batch: list[tuple[str, Any]],
+    decode: Callable[[list[Any]], list[Quad]],
+    note: Callable[[str], None],
+) -> list[Quad]:
+    """Decode and map a batch of ``(position, record)`` with :func:`prov_calls`; on an error, decode
+    the records one by one to name the bad one by its position."""
+    try:
+        return prov_calls(path, where, lambda: decode([record for _, record in batch]), note)
+    except InputError:
+        for position, record in batch:
+            try:
+                prov_calls(path, position, lambda r=record: decode([r]), note)
+            except InputError as error:
+                raise InputError(error.message, source=path, line=position) from None
+        raise
+
+
+def _message(error: object) -> str:
+    """Return what a ``prov`` error or warning says, without its note on prov's next version."""
+    if isinstance(error, (TypeError, KeyError, AttributeError, IndexError)):  # prov did not expect this input
+        return f"prov cannot read this ({type(error).__name__}: {error})"
+    text = str(getattr(error, "message", None) or error) or type(error).__name__
+    return text.split(". prov 3.3.0 will reject this")[0]
+
+
+def read_provn(path: Path, mapper: ProvOMapper, *, on_bytes: Callable[[int], None] | None = None) -> Iterator[Quad]:
+    """Yield the quads of a PROV-N file, which ``prov`` parses whole."""
+    document: ProvDocument = prov_calls(
+        path, None, lambda: ProvDocument.deserialize(source=str(path), format="provn"), mapper.note
+    )
+    if on_bytes is not None:
+        on_bytes(path.stat().st_size)
+    yield from prov_calls(path, None, lambda: list(mapper.records(document.get_records())), mapper.note)
+    for bundle in document.bundles:
+        graph, declaration = mapper.bundle(bundle.identifier)  # type: ignore[arg-type]
+        yield from declaration
+        records = bundle.get_records()
+        yield from prov_calls(path, None, lambda r=records, g=graph: list(mapper.records(r, g)), mapper.note)
+    yield from mapper.finish()
+
+
+# -- PROV-XML in a stream ----------------------------------------------------------------------
+
+_PROV_TAG = "{" + PROV_NS + "}"
+
+
+class _Counted:
+    """A binary file that reports how many bytes were read from it."""
+
+    def __init__(self, stream: Any, on_bytes: Callable[[int], None] | None) -> None:
+        self._stream, self._on_bytes = stream, on_bytes
+
+    def read(self, size: int = -1) -> bytes:
+        """Read like the file does, and report the bytes read."""
+        block = self._stream.read(size)
+        if self._on_bytes is not None and block:
+            self._on_bytes(len(block))
+        return block
+
+
+def read_prov_xml(path: Path, mapper: ProvOMapper, *, on_bytes: Callable[[int], None] | None = None) -> Iterator[Quad]:
+    """Yield the quads of a PROV-XML file, parsed as a stream: ``prov`` decodes a batch of record
+    elements at a time, which are then dropped from the tree."""
+    from lxml import etree
+
+    try:
+        stream_file = path.open("rb")
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}", source=path) from None
+    with stream_file:
+        events = etree.iterparse(
+            _Counted(stream_file, on_bytes),
+            events=("start", "end"),
+            remove_comments=True,
+            resolve_entities=False,
+            no_network=True,
+        )
+        try:
+            yield from _xml_records(events, path, mapper)
+        except etree.XMLSyntaxError as error:
+            raise InputError(f"invalid XML: {error.msg}", source=path, line=error.lineno) from None
+    yield from mapper.finish()
+
+
+def _xml_records(events: Iterator[tuple[str, Any]], path: Path, mapper: ProvOMapper) -> Iterator[Quad]:
+    """Yield the quads of the record elements of a PROV-XML document (depth 2) and of its bundles (depth 3)."""
+    depth, batch = 0, []
+    bundle: tuple[QualifiedName, str] | None = None  # the bundle being read: its id and graph
+    for event, element in events:
+        if event == "start":
+            depth += 1
+            if depth == 1 and element.tag != _PROV_TAG + "document":
+                raise InputError("not a PROV-XML document: its root is not prov:document", source=path, line=1)
+            if depth == 2 and element.tag == _PROV_TAG + "bundleContent":
+                yield from _xml_batch(batch, path, mapper, None)
+                bundle = _xml_bundle(element, path, mapper)
+                yield from mapper.bundle(bundle[0])[1]
+            continue
+        depth -= 1
+        if depth == 1 and element.tag == _PROV_TAG + "bundleContent":
+            yield from _xml_batch(batch, path, mapper, bundle)
+            element.getparent().remove(element)
+            bundle = None
+        elif depth == 1 or (depth == 2 and bundle is not None):
+            batch.append(element)
+            if len(batch) >= BATCH:
+                yield from _xml_batch(batch, path, mapper, bundle)
+    yield from _xml_batch(batch, path, mapper, None)
+
+
+def _xml_bundle(element: Any, path: Path, mapper: ProvOMapper) -> tuple[QualifiedName, str]:
+    from prov.serializers.provxml import xml_qname_to_QualifiedName
+
+    where = f"line {element.sourceline}"
+    identifier = element.attrib.get(_PROV_TAG + "id")
+    if identifier is None:
+        raise InputError("a prov:bundleContent has no prov:id", source=path, line=where)
+    name = prov_calls(path, where, lambda: xml_qname_to_QualifiedName(element, identifier), mapper.note)
+    return name, mapper.bundle(name)[0]
+
+
+def _xml_batch(
+    batch: list[Any], path: Path, mapper: ProvOMapper, bundle: tuple[QualifiedName, str] | None
+) -> list[Quad]:
+    """Decode and map a batch of record elements, then drop them from the tree (emptying ``batch``)."""
+    from prov.serializers.provxml import ProvXMLSerializer
+
+    def decode(elements: list[Any]) -> list[Quad]:
+        container = ProvDocument() if bundle is None else ProvDocument().bundle(bundle[0])
+        ProvXMLSerializer().deserialize_subtree(elements, container)  # type: ignore[arg-type]
+        return list(mapper.records(container.get_records(), None if bundle is None else bundle[1]))
+
+    if not batch:
+        return []
+    quads = decoded(path, None, [(f"line {e.sourceline}", e) for e in batch], decode, mapper.note)
+    for element in batch:
+        element.getparent().remove(element)
+    batch.clear()
+    return quads
+
+
+# -- PROV-JSON in a stream ---------------------------------------------------------------------
+
+SECTIONS = frozenset(k for k in PROV_RECORD_IDS_MAP if k != "bundle")
+
+
+@dataclass
+class _Scope:
+    """The prefixes of a PROV-JSON container (the document, or a bundle) and its graph."""
+
+    prefixes: dict[str, str]
+    bundle: str | None = None  # the bundle's id as written
+    graph: str | None = None  # the bundle's graph, once known
+
+
+def read_prov_json(path: Path, mapper: ProvOMapper, *, on_bytes: Callable[[int], None] | None = None) -> Iterator[Quad]:
+    """Yield the quads of a PROV-JSON file, reading it section by section, record by record."""
+    try:
+        stream_file = path.open("rb")
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}", source=path) from None
+    with stream_file:
+        stream = JsonStream(stream_file, str(path), on_bytes=on_bytes)
+        if stream.kind() != "{":
+            raise InputError("a PROV-JSON document must be a JSON object", source=path, line=stream.line)
+        yield from _container(stream, path, _Scope({}), mapper)
+        stream.end()
+    yield from mapper.finish()
+
+
+def _container(stream: JsonStream, path: Path, scope: _Scope, mapper: ProvOMapper) -> Iterator[Quad]:
+    """Yield the quads of a document or bundle object, whose stream is at its opening brace.
+
+    Its own prefixes are read first when they come first, as writers put them; when records come
+    first, a second pass over the file finds them.
+    """
+    own = False  # whether the container's own prefixes are in scope.prefixes
+    where = "document" if scope.bundle is None else f"bundle {scope.bundle}"
+    for key in stream.members():
+        if key == "prefix":
+            found = _prefix_map(stream.value(), path, where)
+            if not own:
+                scope.prefixes, own = {**scope.prefixes, **found}, True
+            continue
+        if (key != "bundle" and key not in SECTIONS) or (key == "bundle" and scope.bundle is not None):
+            raise InputError(f"{key!r} is not a PROV-JSON record type", source=path, line=where)
+        if not own:
+            scope.prefixes, own = {**scope.prefixes, **_find_prefixes(path, scope.bundle)}, True
+        if stream.kind() != "{":
+            raise InputError(f"the {key!r} value must be a JSON object", source=path, line=where)
+        if key == "bundle":
+            for bundle_id in stream.members():
+                if stream.kind() != "{":
+                    raise InputError("a bundle must be a JSON object", source=path, line=f"bundle {bundle_id}")
+                yield from _container(stream, path, _Scope(scope.prefixes, bundle_id), mapper)
+            continue
+        if scope.bundle is not None and scope.graph is None:
+            yield from _bundle_graph(scope, path, mapper)
+        yield from _section(stream, path, key, scope, mapper)
+    if scope.bundle is not None and scope.graph is None:  # a bundle without records
+        yield from _bundle_graph(scope, path, mapper)
+
+
+def _prefix_map(value: Any, path: Path, where: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) and v.strip() for v in value.values()):
+        raise InputError('the "prefix" value must be a JSON object of prefix: IRI', source=path, line=where)
+    return value
+
+
+def _find_prefixes(path: Path, bundle: str | None) -> dict[str, str]:
+    """Return the prefixes a container declares after its records (read by a second pass over the file)."""
+    with path.open("rb") as stream_file:
+        stream = JsonStream(stream_file, str(path))
+        for key in stream.members():
+            if bundle is None and key == "prefix":
+                return _prefix_map(stream.value(), path, key)
+            if bundle is not None and key == "bundle":
+                for bundle_id in stream.members():
+                    if bundle_id == bundle:
+                        found = next((stream.value() for k in stream.members() if k == "prefix"), {})
+                        return _prefix_map(found, path, f"bundle {bundle}")
+    return {}
+
+
+def _document(prefixes: dict[str, str]) -> ProvDocument:
+    document = ProvDocument()
+    for prefix, uri in prefixes.items():
+        if prefix == "default":
+            document.set_default_namespace(uri)
+        else:
+            document.add_namespace(Namespace(prefix, uri))
+    return document
+
+
+def _bundle_graph(scope: _Scope, path: Path, mapper: ProvOMapper) -> list[Quad]:
+    """Resolve a bundle's id in its own scope into its graph; return the quads that declare it."""
+    where = f"bundle {scope.bundle}"
+    document = prov_calls(path, where, lambda: _document(scope.prefixes), mapper.note)
+    name = document.valid_qualified_name(scope.bundle)
+    if name is None:
+        raise InputError(f"bundle id {scope.bundle!r} is not a qualified name", source=path, line=where)
+    scope.graph, declaration = mapper.bundle(name)
+    return declaration
+
+
+def _section(stream: JsonStream, path: Path, section: str, scope: _Scope, mapper: ProvOMapper) -> Iterator[Quad]:
+    """Yield the quads of one record section (``"entity": {...}``), a batch of records at a time."""
+    where = section if scope.bundle is None else f"bundle {scope.bundle} {section}"
+    batch: dict[str, Any] = {}
+    for record_id in stream.members():
+        if record_id in batch:  # the same id twice: keep both instances, as a list would
+            yield from _decode(path, where, section, batch, scope, mapper)
+            batch = {}
+        batch[record_id] = stream.value()
+        if len(batch) >= BATCH:
+            yield from _decode(path, where, section, batch, scope, mapper)
+            batch = {}
+    yield from _decode(path, where, section, batch, scope, mapper)
+
+
+def _decode(
+    path: Path, where: str, section: str, batch: dict[str, Any], scope: _Scope, mapper: ProvOMapper
+) -> list[Quad]:
+    """Decode a batch of records with ``prov`` and map them; a bad record is named with its id."""
+    if not batch:
+        return []
+
+    def decode(records: list[tuple[str, Any]]) -> list[Quad]:
+        document = _document(scope.prefixes)
+        decode_json_container({section: dict(records)}, document)
+        return list(mapper.records(document.get_records(), scope.graph))
+
+    return decoded(path, where, [(f"{where} {item[0]}", item) for item in batch.items()], decode, mapper.note)
