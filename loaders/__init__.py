@@ -14,6 +14,7 @@ from provml.errors import InputError
 from provml.loaders._base import Loader, Source, file_sha256
 from provml.loaders.events import EventsLoader
 from provml.loaders.flowcept import FlowceptLoader
+from provml.loaders.mlflow import MlflowLoader
 from provml.loaders.notebook import NotebookLoader
 from provml.loaders.prov import ProvLoader
 from provml.loaders.rdf import RdfLoader
@@ -22,6 +23,7 @@ from provml.loaders.yprov4ml import Yprov4mlLoader
 _LOADERS: tuple[Loader, ...] = (
     EventsLoader(),
     FlowceptLoader(),
+    MlflowLoader(),
     NotebookLoader(),
     ProvLoader(),
     RdfLoader(),

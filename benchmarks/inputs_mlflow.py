@@ -1,0 +1,89 @@
+"""Benchmark input for the MLflow loader: an ``mlflow.db`` written by MLflow's own client.
+
+A hyperparameter sweep: parent runs of :data:`CHILDREN` child runs each, every child with
+:data:`PARAMS` params, :data:`STEPS` points of each of :data:`METRICS`, a dataset input and one
+artifact. The number of runs is chosen from the triples one run gives, measured by loading two
+small databases, so that the provml store holds about the target number of triples.
+
+    python -m benchmarks.inputs_mlflow DIRECTORY TRIPLES
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from functools import cache
+from pathlib import Path
+
+STEPS = 50
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+PARAMS = ("learning_rate", "batch_size", "dropout", "layers", "optimizer")
+CHILDREN = 20
+START_MS = 1_767_600_000_000  # 2026-01-05T08:00:00Z
+_CALIBRATION_RUNS = (4, 12)
+
+
+def write_sweep(database: Path, runs: int) -> Path:
+    """Write ``runs`` training runs (and their parent runs) into a new SQLite tracking database."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{database}")
+    experiment = client.create_experiment("bench-sweep", artifact_location=(database.parent / "artifacts").as_uri())
+    train = Dataset("train", "5e0000aa", "local", '{"uri": "data/train.npz"}')
+    dataset = DatasetInput(train, [InputTag("mlflow.data.context", "training")])
+    report = database.parent / "report.txt"
+    report.write_text("a small artifact of every run\n")
+    parent = None
+    for index in range(runs):
+        if index % CHILDREN == 0:
+            if parent is not None:
+                client.set_terminated(parent)
+            parent = client.create_run(experiment, run_name=f"sweep-{index // CHILDREN:04d}").info.run_id
+        start = START_MS + index * 60_000
+        tags = {"mlflow.parentRunId": parent, "mlflow.user": "bench"}
+        run = client.create_run(experiment, start_time=start, tags=tags, run_name=f"run-{index:05d}").info.run_id
+        params = [Param(name, str(index % (position + 3))) for position, name in enumerate(PARAMS)]
+        metrics = [
+            Metric(name, 1.0 / (step + 1 + position), start + step * 1000, step)
+            for step in range(STEPS)
+            for position, name in enumerate(METRICS)
+        ]
+        client.log_batch(run, metrics=metrics, params=params)
+        client.log_inputs(run, datasets=[dataset])
+        client.log_artifact(run, str(report))
+        client.set_terminated(run, end_time=start + STEPS * 1000)
+    if parent is not None:
+        client.set_terminated(parent)
+    return database
+
+
+def _triples(runs: int) -> int:
+    from provml.loading import load_paths
+    from provml.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store()
+        (outcome,) = load_paths(store, [write_sweep(Path(tmp) / "mlflow.db", runs)])
+        assert outcome.result is not None, outcome.error
+        return outcome.result.triples + outcome.result.shared_triples
+
+
+@cache
+def triples_per_run() -> tuple[float, float]:
+    """Return the triples one more run adds, and those of the rest, measured on two small sweeps."""
+    small, large = _CALIBRATION_RUNS
+    low, high = _triples(small), _triples(large)
+    slope = (high - low) / (large - small)
+    return slope, low - slope * small
+
+
+def make_source(directory: Path, triples: int) -> Path:
+    """Write an ``mlflow.db`` of about ``triples`` provml triples into ``directory`` and return its path."""
+    slope, base = triples_per_run()
+    directory.mkdir(parents=True, exist_ok=True)
+    return write_sweep(directory / "mlflow.db", max(1, round((triples - base) / slope)))
+
+
+if __name__ == "__main__":
+    print(make_source(Path(sys.argv[1]), int(sys.argv[2])))
