@@ -13,11 +13,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from provml.loading import load_paths
-from provml.store import Store
+from loader_inputs import scaled
 
 SETTINGS = """\
 project:
@@ -64,21 +62,9 @@ def run_flowcept(directory: Path, epochs: int) -> Path:
     return directory / "flowcept_buffer.jsonl"
 
 
-def _stored_triples(epochs: int) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        buffer = run_flowcept(Path(tmp), epochs)
-        [outcome] = load_paths(Store(), [buffer], format="flowcept")
-        assert outcome.result is not None, outcome.error
-        return outcome.result.triples + outcome.result.shared_triples
-
-
 def make_source(directory: Path, triples: int) -> Path:
     """Write a Flowcept buffer file of about ``triples`` provml triples under ``directory``; return its path."""
-    few, many = _CALIBRATION_EPOCHS
-    low, high = _stored_triples(few), _stored_triples(many)
-    per_epoch = (high - low) / (many - few)
-    epochs = max(1, round(few + (triples - low) / per_epoch))
-    return run_flowcept(directory, epochs)
+    return scaled(run_flowcept, _CALIBRATION_EPOCHS, directory, triples, format="flowcept")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,9 @@ small databases, so that the provml store holds about the target number of tripl
 from __future__ import annotations
 
 import sys
-import tempfile
-from functools import cache
 from pathlib import Path
+
+from loader_inputs import scaled
 
 STEPS = 50
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -58,31 +58,9 @@ def write_sweep(database: Path, runs: int) -> Path:
     return database
 
 
-def _triples(runs: int) -> int:
-    from provml.loading import load_paths
-    from provml.store import Store
-
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store()
-        (outcome,) = load_paths(store, [write_sweep(Path(tmp) / "mlflow.db", runs)])
-        assert outcome.result is not None, outcome.error
-        return outcome.result.triples + outcome.result.shared_triples
-
-
-@cache
-def triples_per_run() -> tuple[float, float]:
-    """Return the triples one more run adds, and those of the rest, measured on two small sweeps."""
-    small, large = _CALIBRATION_RUNS
-    low, high = _triples(small), _triples(large)
-    slope = (high - low) / (large - small)
-    return slope, low - slope * small
-
-
 def make_source(directory: Path, triples: int) -> Path:
     """Write an ``mlflow.db`` of about ``triples`` provml triples into ``directory`` and return its path."""
-    slope, base = triples_per_run()
-    directory.mkdir(parents=True, exist_ok=True)
-    return write_sweep(directory / "mlflow.db", max(1, round((triples - base) / slope)))
+    return scaled(lambda target, runs: write_sweep(target / "mlflow.db", runs), _CALIBRATION_RUNS, directory, triples)
 
 
 if __name__ == "__main__":

@@ -11,16 +11,15 @@ with joblib. The number of blocks is chosen from the triples per block of two sh
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
-from provml.loading import load_paths
-from provml.store import Store
+from loader_inputs import scaled
 
 IMPORTS = """import joblib
 import pandas as pd
 from sklearn.metrics import accuracy_score
 from sklearn.tree import DecisionTreeClassifier"""
+
 BLOCK = (
     'df = pd.read_csv("data.csv")',
     'X = df[["a", "b"]]\ny = df["label"]',
@@ -52,20 +51,9 @@ def run_notebook(directory: Path, blocks: int) -> Path:
     return path
 
 
-def _stored_triples(blocks: int) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        notebook = run_notebook(Path(tmp), blocks)
-        [outcome] = load_paths(Store(), [notebook])
-        assert outcome.result is not None, outcome.error
-        return outcome.result.triples + outcome.result.shared_triples
-
-
 def make_source(directory: Path, triples: int) -> Path:
     """Write an executed notebook of about ``triples`` provml triples under ``directory``; return its path."""
-    few, many = _CALIBRATION_BLOCKS
-    low, high = _stored_triples(few), _stored_triples(many)
-    per_block = (high - low) / (many - few)
-    return run_notebook(directory, max(1, round(few + (triples - low) / per_block)))
+    return scaled(run_notebook, _CALIBRATION_BLOCKS, directory, triples)
 
 
 if __name__ == "__main__":

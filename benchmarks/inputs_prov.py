@@ -15,10 +15,8 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from loader_inputs import scaled
 from prov.model import ProvDocument
-
-from provml.ids import IriMinter
-from provml.loaders import get
 
 EPOCHS = 100  # metric values per measure and run
 MEASURES = ("loss", "accuracy")
@@ -59,21 +57,16 @@ def study(runs: int) -> ProvDocument:
     return document
 
 
-def triples_of(path: Path) -> int:
-    """Return the number of distinct triples the prov loader makes of a file."""
-    return len({quad[:3] for quad in get("prov").read(path, IriMinter(), "urn:provml:graph/calibration")})
+def write_study(directory: Path, runs: int) -> Path:
+    """Write ``study.json``, a study of ``runs`` runs, into ``directory``."""
+    path = directory / "study.json"
+    path.write_text(study(runs).serialize(format="json"))
+    return path
 
 
 def make_source(directory: Path, triples: int) -> Path:
     """Write ``study.json`` of about ``triples`` provml triples into ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "study.json"
-    path.write_text(study(1).serialize(format="json"))
-    one = triples_of(path)
-    path.write_text(study(2).serialize(format="json"))
-    per_run = triples_of(path) - one
-    path.write_text(study(max(1, round((triples - one) / per_run) + 1)).serialize(format="json"))
-    return path
+    return scaled(write_study, (1, 2), directory, triples)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from provml.ids import IriMinter
-from provml.loaders import get
+from loader_inputs import scaled
 
 RUN = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "yprov4ml" / "mlp_contexts_0"
 BATCHES = 100  # training losses an epoch
@@ -48,18 +47,9 @@ def write_run(directory: Path, batches: int) -> Path:
     return next(target.glob("prov_*.json"))
 
 
-def triples_of(path: Path) -> int:
-    """Return the number of distinct triples the yprov4ml loader makes of a run."""
-    return len({quad[:3] for quad in get("yprov4ml").read(path, IriMinter(), "urn:provml:graph/calibration")})
-
-
 def make_source(directory: Path, triples: int) -> Path:
     """Write a yProv4ML run of about ``triples`` provml triples into ``directory``; return its PROV-JSON file."""
-    directory.mkdir(parents=True, exist_ok=True)
-    small, large = (triples_of(write_run(directory, rows)) for rows in _CALIBRATION_ROWS)
-    per_row = (large - small) / (_CALIBRATION_ROWS[1] - _CALIBRATION_ROWS[0])
-    rows = _CALIBRATION_ROWS[0] + round((triples - small) / per_row)
-    return write_run(directory, max(1, rows))
+    return scaled(write_run, _CALIBRATION_ROWS, directory, triples)
 
 
 if __name__ == "__main__":

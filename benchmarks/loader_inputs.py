@@ -8,11 +8,15 @@ triples of all its graphs, as Turtle). Other loaders make their inputs with ``in
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
 
 import pyoxigraph as ox
+
+from provml.loading import load_paths
+from provml.store import Store
 
 RDF_GRAPH = "https://example.org/graph/dump"  # where raw bulk_load puts a Turtle file: in a graph, as provml does
 LOADER_INPUTS = ("prov", "yprov4ml", "mlflow", "flowcept", "notebook")  # modules benchmarks/inputs_<name>.py
@@ -48,3 +52,28 @@ def make_all(directory: Path, triples: int) -> dict[str, Path | str]:
         target.mkdir(parents=True, exist_ok=True)
         sources[name] = module.make_source(target, triples)
     return sources
+
+
+def stored_triples(source: Path | str, format: str | None = None) -> int:
+    """Return how many triples loading ``source`` states (in its dump's graphs and the shared graph)."""
+    (outcome,) = load_paths(Store(), [source], format=format)
+    assert outcome.result is not None, outcome.error
+    return outcome.result.triples + outcome.result.shared_triples
+
+
+def scaled(
+    make: Callable[[Path, int], Path],
+    calibration: tuple[int, int],
+    directory: Path,
+    triples: int,
+    format: str | None = None,
+) -> Path:
+    """Return ``make(directory, n)`` for the ``n`` (runs, epochs, cells...) that gives about ``triples``
+    triples, taking the triples to grow linearly with ``n`` between two small calibration sources."""
+    counts = []
+    for n in calibration:
+        with tempfile.TemporaryDirectory() as tmp:
+            counts.append(stored_triples(make(Path(tmp), n), format))
+    (few, many), (low, high) = calibration, counts
+    directory.mkdir(parents=True, exist_ok=True)
+    return make(directory, max(1, round(few + (triples - low) * (many - few) / (high - low))))
