@@ -58,6 +58,15 @@ class Loader(ABC):
         return file_sha256(source)
 
 
+def read_head(path: Path, size: int) -> bytes:
+    """Return the first ``size`` bytes of a file, for sniffing; nothing if it cannot be read."""
+    try:
+        with path.open("rb") as stream:
+            return stream.read(size)
+    except OSError:
+        return b""
+
+
 def file_sha256(path: Path) -> str:
     """Return the SHA-256 of a file's bytes, read in blocks."""
     digest = hashlib.sha256()

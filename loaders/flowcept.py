@@ -32,7 +32,7 @@ import orjson
 from provml.errors import EventError, InputError, ProvmlWarning
 from provml.events import check_record, record_types
 from provml.ids import IriMinter
-from provml.loaders._base import Loader, ProgressCallback, Source
+from provml.loaders._base import Loader, ProgressCallback, Source, read_head
 from provml.loaders.events import event_quads
 from provml.rdf import Quad
 
@@ -73,11 +73,7 @@ class FlowceptLoader(Loader):
 
     def sniff(self, path: Path) -> bool:
         """Return True if the first messages of a file are Flowcept's (fields or types provml events lack)."""
-        try:
-            with path.open("rb") as stream:
-                start = stream.read(_SNIFF_BYTES)
-        except OSError:
-            return False
+        start = read_head(path, _SNIFF_BYTES)
         if start.lstrip().startswith(b"["):
             return any(_has_flowcept_ids(message) for _, message in _first_messages(start))
         return any(is_flowcept_message(message) for _, message in _first_messages(start))

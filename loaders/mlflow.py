@@ -35,7 +35,7 @@ from provml import rdf
 from provml.errors import EventError, InputError
 from provml.events import check_record
 from provml.ids import IriMinter
-from provml.loaders._base import Loader, ProgressCallback, Source, file_sha256
+from provml.loaders._base import Loader, ProgressCallback, Source, file_sha256, read_head
 from provml.loaders.events import event_quads
 from provml.rdf import Quad
 from provml.vocab import PROV, PROVML, RDFS
@@ -162,19 +162,14 @@ def _is_file_store(directory: Path) -> bool:
 
 
 def _is_experiment_meta(path: Path) -> bool:
-    try:
-        with path.open("rb") as stream:
-            return b"experiment_id" in stream.read(4096)
-    except OSError:
-        return False
+    return b"experiment_id" in read_head(path, 4096)
 
 
 def _is_tracking_db(path: Path) -> bool:
     """Return True for an SQLite file with MLflow's tables, opened without locks or journals (writes nothing)."""
+    if read_head(path, len(_SQLITE_HEADER)) != _SQLITE_HEADER:
+        return False
     try:
-        with path.open("rb") as stream:
-            if stream.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
-                return False
         return {"experiments", "runs"} <= _tables(f"{path.resolve().as_uri()}?mode=ro&immutable=1")
     except (OSError, sqlite3.Error):
         return False

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from provml.errors import InputError
 from provml.ids import IriMinter
-from provml.loaders._base import Loader, ProgressCallback, Source
+from provml.loaders._base import Loader, ProgressCallback, Source, read_head
 from provml.rdf import Quad
 
 if TYPE_CHECKING:
@@ -55,12 +55,7 @@ def prov_syntax_of_text(head: str) -> str | None:
 
 def prov_syntax(path: Path) -> str | None:
     """Return the PROV syntax of a file (reading its start), or None."""
-    try:
-        with path.open("rb") as stream:
-            head = stream.read(_HEAD).decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    return prov_syntax_of_text(head)
+    return prov_syntax_of_text(read_head(path, _HEAD).decode("utf-8", errors="replace"))
 
 
 class ProvLoader(Loader):

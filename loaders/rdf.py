@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from provml.ids import IriMinter
-from provml.loaders._base import Loader, ProgressCallback, Source
+from provml.loaders._base import Loader, ProgressCallback, Source, read_head
 from provml.rdf import RdfDocument
 
 FORMATS = {  # file-name ending -> format name of provml.store.RDF_FORMATS
@@ -56,11 +56,7 @@ class RdfLoader(Loader):
         return self.format_of(path) is not None or self._format_by_content(path) is not None
 
     def _format_by_content(self, path: Path) -> str | None:
-        try:
-            with path.open("rb") as stream:
-                head = stream.read(512).lstrip()
-        except OSError:
-            return None
+        head = read_head(path, 512).lstrip()
         return next((fmt for fmt, starts in _STARTS.items() if head.startswith(starts)), None)
 
     def read(

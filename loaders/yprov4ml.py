@@ -33,7 +33,7 @@ import orjson
 from provml.errors import EventError, InputError
 from provml.events import check_record
 from provml.ids import IriMinter
-from provml.loaders._base import Loader, ProgressCallback, Source, file_sha256
+from provml.loaders._base import Loader, ProgressCallback, Source, file_sha256, read_head
 from provml.loaders.events import event_quads
 from provml.rdf import Quad
 
@@ -62,11 +62,7 @@ class Yprov4mlLoader(Loader):
 
     def sniff(self, path: Path) -> bool:
         """Return True if the start of a JSON object binds the ``yprov`` prefix to yProv4ML's namespace."""
-        try:
-            with path.open("rb") as stream:
-                head = stream.read(_HEAD)
-        except OSError:
-            return False
+        head = read_head(path, _HEAD)
         return head.lstrip().startswith(b"{") and _BINDING.search(head) is not None
 
     def fingerprint(self, source: Source) -> str:
