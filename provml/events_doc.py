@@ -24,7 +24,7 @@ def _type_of(spec: dict[str, Any]) -> str:
         return f"`{json.dumps(spec['const'])}`"
     kinds = spec.get("type") or [alt.get("type") for alt in spec.get("anyOf", [])] or "any"
     text = " or ".join(kinds) if isinstance(kinds, list) else kinds
-    if spec.get("format") == "date-time" or "anyOf" in spec:
+    if any(alt.get("format") == "date-time" for alt in (spec, *spec.get("anyOf", []))):
         text = "time"
     if spec.get("type") == "array" and "items" in spec:
         text = f"array of {_type_of(spec['items'])}"
