@@ -77,7 +77,10 @@ def find_sources(paths: list[Source], format: str | None = None) -> list[tuple[S
     a directory no loader claims whole is searched for files that loaders claim by extension.
     Finding nothing is an error.
     """
-    chosen = loaders.get(format) if format else None
+    try:
+        chosen = loaders.get(format) if format else None
+    except InputError as error:
+        raise InputError(error.message, source=paths[0]) from None
     found: list[tuple[Source, loaders.Loader]] = []
     for source in paths:
         if isinstance(source, str) and loaders.is_uri(source):

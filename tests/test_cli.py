@@ -121,7 +121,7 @@ def test_demo_loads_a_lifecycle_and_names_the_best_model(tmp_path: Path) -> None
     ("args", "message"),
     [
         (["load", "absent.jsonl"], "absent.jsonl: no such file or directory"),
-        (["load", "--format", "csv", "x"], "unknown format 'csv'"),
+        (["load", "--format", "csv", "x"], "x: unknown format 'csv'"),
         (["query", "SELECT WHERE {"], "invalid SPARQL query"),
         (["query", "ASK {}", "--format", "pdf"], "unknown output format 'pdf'"),
         (["export", "--format", "csv"], "unknown export format 'csv'"),
@@ -143,6 +143,13 @@ def test_a_malformed_file_is_reported_by_line_and_others_still_load(tmp_path: Pa
     assert f"{bad}:2: metric record: missing required fields task_id, name, value, timestamp" in result.stderr
     graphs = provml("graphs", "--store", str(tmp_path / "store"))
     assert demo_files[0].name in graphs.stdout and "bad.jsonl" not in graphs.stdout
+
+
+def test_a_format_that_does_not_fit_the_file_is_an_error_naming_it(tmp_path: Path, demo_files: list[Path]) -> None:
+    result = provml("load", str(demo_files[0]), "--format", "rdf", "--store", str(tmp_path / "store"))
+    assert result.returncode == 2
+    assert f"{demo_files[0]}:1: column " in result.stderr and "Traceback" not in result.stderr
+    assert "rdf" in provml("formats").stdout
 
 
 def test_python_dash_m_and_version(tmp_path: Path) -> None:
