@@ -31,6 +31,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import islice
@@ -334,22 +335,16 @@ class Store:
     def _document_chunks(self, document: RdfDocument, graph_of: Callable[[Any], ox.NamedNode]) -> Iterator[list[Any]]:
         """Parse an RDF file with Oxigraph, yielding chunks of quads placed by ``graph_of``: the
         file's default graph into the dump's target graph, its named graphs where the dump keeps them."""
-        try:
-            raw = document.path.open("rb")
-        except OSError as error:
-            raise InputError(f"cannot read: {error.strerror or error}", source=document.path) from None
-        with raw:
-            counted = _CountingReader(raw, document.on_bytes)
-            stream = gzip.GzipFile(fileobj=counted) if document.compressed else counted
-            rdf_format = RDF_FORMATS[document.format]
-            parser = ox.parse(input=stream, format=rdf_format, base_iri=document.base_iri, rename_blank_nodes=True)
-            make = ox.Quad
+        rdf_format, make = RDF_FORMATS[document.format], ox.Quad
+        with _parser_input(document) as (source, report):
+            parser = ox.parse(**source, format=rdf_format, base_iri=document.base_iri, rename_blank_nodes=True)
             try:
                 if not rdf_format.supports_datasets:
                     target = graph_of(ox.DefaultGraph())
                     while chunk := [
                         make(q.subject, q.predicate, q.object, target) for q in islice(parser, CHUNK_QUADS)
                     ]:
+                        report()
                         yield chunk
                     return
                 targets: dict[Any, ox.NamedNode] = {}
@@ -361,12 +356,13 @@ class Store:
                         chunk.append(make(q.subject, q.predicate, q.object, target))
                     if not chunk:
                         return
+                    report()
                     yield chunk
             except SyntaxError as error:
                 message = _PARSER_POSITION.sub("", error.msg)
                 raise InputError(f"column {error.offset}: {message}", source=document.path, line=error.lineno) from None
             except (OSError, EOFError, gzip.BadGzipFile) as error:
-                raise InputError(f"cannot read: {error}", source=document.path) from None
+                raise InputError(f"cannot read: {error.strerror or error}", source=document.path) from None
 
     def _discard(self, target: str) -> None:
         """Remove a graph left by an unfinished load, and its catalog marker."""
@@ -490,10 +486,64 @@ def _members(concatenated: ox.Literal | None) -> tuple[str, ...]:
     return tuple(sorted(concatenated.value.split())) if concatenated is not None else ()
 
 
+@contextmanager
+def _parser_input(document: RdfDocument) -> Iterator[tuple[dict[str, Any], Callable[[], None]]]:
+    """Yield what ``pyoxigraph.parse`` reads a document from, and a function that reports how much of the
+    file it read so far to ``document.on_bytes``.
+
+    A plain file is given by its path: Oxigraph then reads it itself, ~13% faster than through a Python
+    file object, and how far it got is the position of its file descriptor (Linux; elsewhere the whole
+    file is reported when it was read). A gzipped file is decompressed by Python, counting what is read.
+    """
+    on_bytes = document.on_bytes or (lambda n: None)
+    try:
+        size = document.path.stat().st_size
+        raw = document.path.open("rb") if document.compressed else None
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}", source=document.path) from None
+    if raw is not None:
+        with raw:
+            counted = _CountingReader(raw, on_bytes)
+            yield {"input": gzip.GzipFile(fileobj=counted)}, lambda: None
+        return
+    position = _ParserPosition(document.path)
+    yield {"path": document.path}, lambda: on_bytes(position.advance())
+    on_bytes(size - position.reported)
+
+
+class _ParserPosition:
+    """How far Oxigraph's parser read a file it opened itself: the offset of its descriptor, from /proc."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.reported = str(path.resolve()), 0
+        self.before = self._descriptors()  # the file may be open already, elsewhere in the process
+        self.fdinfo: Path | None = None
+
+    def _descriptors(self) -> set[str]:
+        """Return the descriptors open on the file (none where /proc does not exist)."""
+        found = set()
+        for fd in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
+            with suppress(OSError):  # a descriptor closed meanwhile (listdir's own)
+                if os.readlink(f"/proc/self/fd/{fd}") == self.path:
+                    found.add(fd)
+        return found
+
+    def advance(self) -> int:
+        """Return how many more bytes the parser read since the last call (0 where this cannot be known)."""
+        try:
+            if self.fdinfo is None:
+                self.fdinfo = Path(f"/proc/self/fdinfo/{next(iter(self._descriptors() - self.before))}")
+            offset = int(self.fdinfo.read_text().split()[1])  # "pos: <offset>" is the first line
+        except (OSError, StopIteration, ValueError, IndexError):
+            return 0
+        delta, self.reported = max(0, offset - self.reported), max(self.reported, offset)
+        return delta
+
+
 class _CountingReader(io.RawIOBase):
     """A binary file that reports how many bytes were read from it, every :data:`_REPORT_BYTES`."""
 
-    def __init__(self, raw: IO[bytes], on_bytes: Callable[[int], None] | None) -> None:
+    def __init__(self, raw: IO[bytes], on_bytes: Callable[[int], None]) -> None:
         self.raw, self.on_bytes, self.unreported = raw, on_bytes, 0
 
     def readable(self) -> bool:
@@ -501,11 +551,10 @@ class _CountingReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
-        if self.on_bytes is not None:
-            self.unreported += n
-            if self.unreported >= _REPORT_BYTES or not n:
-                self.on_bytes(self.unreported)
-                self.unreported = 0
+        self.unreported += n
+        if self.unreported >= _REPORT_BYTES or not n:
+            self.on_bytes(self.unreported)
+            self.unreported = 0
         return n
 
 

@@ -192,6 +192,17 @@ def test_progress_is_reported_in_bytes_of_the_file(written: dict[str, Path]) -> 
     assert sum(seen) == written["ttl"].stat().st_size
 
 
+@pytest.mark.skipif(not Path("/proc/self/fdinfo").is_dir(), reason="the parser's progress is read from /proc (Linux)")
+def test_progress_advances_chunk_by_chunk_through_a_large_file(tmp_path: Path) -> None:
+    path = tmp_path / "large.nt"
+    path.write_text("".join(f"<urn:s{i}> <urn:p> <urn:o{i}> .\n" for i in range(CHUNK_QUADS * 2 + 10)))
+    seen: list[int] = []
+    with Store() as store:
+        store.load(loaders.get("rdf").read(path, store.ids, "urn:g", on_bytes=seen.append), graph="urn:g",
+                   source="x", loader="rdf", sha256="0")  # fmt: skip
+    assert len([n for n in seen if n > 0]) >= 2 and sum(seen) == path.stat().st_size
+
+
 def test_the_cli_lists_the_named_graphs_a_dump_brought(written: dict[str, Path], tmp_path: Path) -> None:
     store = str(tmp_path / "store")
     assert runner.invoke(app, ["load", str(written["trig"]), "--store", store]).exit_code == 0
