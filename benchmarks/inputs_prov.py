@@ -1,7 +1,7 @@
 """Benchmark input of the prov loader: a PROV-JSON document written by the ``prov`` package, sized to a target
 number of provml triples.
 
-    python benchmarks/inputs_prov.py DIRECTORY TRIPLES
+    python benchmarks/inputs_prov.py DIRECTORY TRIPLES [json|provn|xml]
 
 The document is an ML study as a PROV user would write it with ML Schema types: runs (``mls:Run``) associated
 with a person, each using a dataset and hyperparameter settings (``mls:HyperParameterSetting`` with a
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 from loader_inputs import scaled
@@ -22,6 +23,7 @@ EPOCHS = 100  # metric values per measure and run
 MEASURES = ("loss", "accuracy")
 HYPERPARAMETERS = {"learning_rate": 0.01, "batch_size": 64, "epochs": EPOCHS, "optimizer": "adam"}
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+ENDINGS = {"json": ".json", "provn": ".provn", "xml": ".provx"}  # the syntaxes prov writes
 
 
 def study(runs: int) -> ProvDocument:
@@ -57,17 +59,17 @@ def study(runs: int) -> ProvDocument:
     return document
 
 
-def write_study(directory: Path, runs: int) -> Path:
-    """Write ``study.json``, a study of ``runs`` runs, into ``directory``."""
-    path = directory / "study.json"
-    path.write_text(study(runs).serialize(format="json"))
+def write_study(directory: Path, runs: int, syntax: str = "json") -> Path:
+    """Write ``study.json`` (or ``.provn``, ``.provx``), a study of ``runs`` runs, into ``directory``."""
+    path = directory / f"study{ENDINGS[syntax]}"
+    path.write_text(study(runs).serialize(format=syntax), encoding="utf-8")
     return path
 
 
-def make_source(directory: Path, triples: int) -> Path:
-    """Write ``study.json`` of about ``triples`` provml triples into ``directory``."""
-    return scaled(write_study, (1, 2), directory, triples)
+def make_source(directory: Path, triples: int, syntax: str = "json") -> Path:
+    """Write ``study.json`` (or ``.provn``, ``.provx``) of about ``triples`` provml triples into ``directory``."""
+    return scaled(partial(write_study, syntax=syntax), (1, 2), directory, triples)
 
 
 if __name__ == "__main__":
-    print(make_source(Path(sys.argv[1]), int(sys.argv[2])))
+    print(make_source(Path(sys.argv[1]), int(sys.argv[2]), *sys.argv[3:4]))

@@ -1,18 +1,21 @@
 """Read PROV documents with the ``prov`` package and write their records as PROV-O quads.
 
-PROV-JSON is read in a stream: its sections are walked record by record (:mod:`._json_stream`)
-and decoded by ``prov`` a bounded batch at a time, so memory stays flat. PROV-XML is streamed too
-(lxml's ``iterparse``, ``prov`` decoding a batch of record elements at a time); PROV-N is parsed
-whole by ``prov``. Every record then goes through one mapping, :class:`ProvOMapper`.
+Every syntax is read in a stream, ``prov`` decoding a bounded batch of records at a time, so memory
+stays flat: PROV-JSON's sections are walked record by record (:mod:`._json_stream`), PROV-XML's
+record elements come from lxml's ``iterparse``, and PROV-N is cut into statements
+(:mod:`._provn_stream`) that ``prov`` parses a batch at a time, wrapped as a small document of their
+scope. Every record then goes through one mapping, :class:`ProvOMapper`.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -22,6 +25,8 @@ from prov.constants import PROV_N_MAP, PROV_RECORD_IDS_MAP
 from prov.identifier import Identifier, Namespace, QualifiedName
 from prov.model import Literal, ProvDocument, ProvRecord, canonical_xsd_datatype
 from prov.serializers.provjson import decode_json_container
+from prov.serializers.provn_lexer import ProvNSyntaxError
+from prov.serializers.provn_parser import ProvNParser
 
 from provml import rdf
 from provml.errors import InputError, ProvmlWarning
@@ -40,13 +45,15 @@ from provml.loaders._prov_o import (
     provml_classes,
     repaired_namespace,
 )
+from provml.loaders._provn_stream import Piece, ProvnStatements
 from provml.rdf import Quad
 from provml.vocab import PROV, PROV_NS, PROVML, RDF, XSD
 
-BATCH = 512  # PROV-JSON records decoded by prov at a time
+BATCH = 512  # records (PROV-N statements) decoded by prov at a time
 MAX_PENDING = 100_000  # `used` relations kept until the end, waiting to learn whether they used a setting
 MAX_NOTES = 5  # notes (warnings) per dump
 _MAX_WHERE = 100  # characters of a record's PROV-N text that name it in an error
+_POSITION = re.compile(r"line (\d+), column \d+: ")  # how prov's PROV-N parser starts a message
 _REJECTION = prov.model.ProvFutureRejectionWarning
 _REJECTED = "PROV-N cannot write"  # the one input prov 3.3 rejects that PROV-JSON and PROV-XML can hold
 A, BUNDLE = f"<{RDF.type}>", f"<{PROV.Bundle}>"
@@ -266,7 +273,7 @@ def prov_calls(source: Path | str, where: str | None, call: Callable[[], Any], n
         except InputError:
             raise
         except _PROV_ERRORS as error:
-            raise InputError(_message(error), source=source, line=getattr(error, "line", None) or where) from None
+            raise InputError(_message(error), source=source, line=where) from None
     for warning in caught:
         if issubclass(warning.category, ProvmlWarning):  # the mapping's own notes
             warnings.warn(warning.message, stacklevel=2)
@@ -284,11 +291,13 @@ def decoded(
     decode: Callable[[list[Any]], list[Quad]],
     note: Callable[[str], None],
 ) -> list[Quad]:
-    """Decode and map a batch of ``(position, record)`` with :func:`prov_calls`; on an error, decode
-    the records one by one to name the bad one by its position."""
+    """Decode and map a batch of ``(position, record)`` with :func:`prov_calls`; on an error that does
+    not know its line, decode the records one by one to name the bad one by its position."""
     try:
         return prov_calls(path, where, lambda: decode([record for _, record in batch]), note)
-    except InputError:
+    except InputError as error:
+        if isinstance(error.line, int):  # a PROV-N error that knows its line
+            raise
         for position, record in batch:
             try:
                 prov_calls(path, position, lambda r=record: decode([r]), note)
@@ -305,20 +314,162 @@ def _message(error: object) -> str:
     return text.split(". prov 3.3.0 will reject this")[0]
 
 
+# -- PROV-N in a stream ------------------------------------------------------------------------
+
+
 def read_provn(path: Path, mapper: ProvOMapper, *, on_bytes: Callable[[int], None] | None = None) -> Iterator[Quad]:
-    """Yield the quads of a PROV-N file, which ``prov`` parses whole."""
-    document: ProvDocument = prov_calls(
-        path, None, lambda: ProvDocument.deserialize(source=str(path), format="provn"), mapper.note
-    )
-    if on_bytes is not None:
-        on_bytes(path.stat().st_size)
-    yield from prov_calls(path, None, lambda: list(mapper.records(document.get_records())), mapper.note)
-    for bundle in document.bundles:
-        graph, declaration = mapper.bundle(bundle.identifier)  # type: ignore[arg-type]
-        yield from declaration
-        records = bundle.get_records()
-        yield from prov_calls(path, None, lambda r=records, g=graph: list(mapper.records(r, g)), mapper.note)
+    """Yield the quads of a PROV-N file, read a statement at a time (:mod:`._provn_stream`): ``prov``
+    parses a batch of statements at a time, wrapped as a small document of their scope."""
+    try:
+        stream_file = path.open("rb")
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}", source=path) from None
+    with stream_file:
+        reader = _ProvnReader(path, mapper)
+        for piece in ProvnStatements(stream_file, str(path), on_bytes=on_bytes):
+            yield from reader.take(piece)
     yield from mapper.finish()
+
+
+@dataclass
+class _ProvnScope:
+    """The document, or a bundle, being read: the pieces that open it, and its declarations."""
+
+    opening: list[Piece]  # ``document``; for a bundle, also the document's declarations and ``bundle id``
+    declarations: list[Piece] = field(default_factory=list)
+    statements: bool = False  # whether a statement came (a declaration after one is a statement, as for prov)
+    graph: str | None = None  # a bundle's graph, once known
+
+    @property
+    def is_bundle(self) -> bool:
+        """Return True for a bundle."""
+        return self.opening[-1].kind == "bundle"
+
+    def closing(self, line: int) -> list[Piece]:
+        """Return the pieces that close the scope, placed on ``line``."""
+        return [Piece(end, end, line) for end in (("endBundle", "endDocument") if self.is_bundle else ("endDocument",))]
+
+
+class _ProvnReader:
+    """Hand ``prov`` the statements of a PROV-N file a batch at a time, as small documents, and map them."""
+
+    def __init__(self, path: Path, mapper: ProvOMapper) -> None:
+        self.path, self.mapper = path, mapper
+        self.document: _ProvnScope | None = None
+        self.bundle: _ProvnScope | None = None
+        self.batch: list[Piece] = []  # statements of the scope being read, not decoded yet
+        self.ended = False
+        self.graphs: set[str] = set()  # of the bundles read
+
+    def take(self, piece: Piece) -> list[Quad]:
+        """Take the next piece of the file; return the quads of the statements it lets decode."""
+        if self.document is None or self.ended:
+            return self._outside(piece)
+        scope = self.bundle or self.document
+        if piece.kind in ("prefix", "default") and not scope.statements:
+            scope.declarations.append(piece)
+            return []
+        if piece.kind == "bundle" and self.bundle is None:
+            quads = self._decode(scope, scope.closing(piece.line))
+            scope.statements = True
+            self.bundle = _ProvnScope([*scope.opening, *scope.declarations, piece])
+            return quads
+        if piece.kind == "endBundle" and self.bundle is not None:
+            self.bundle = None
+            return self._decode(scope, scope.closing(piece.line))
+        if piece.kind == "endDocument" and self.bundle is None:
+            self.ended = True
+            return self._decode(scope, [piece])
+        if piece.kind == "end":  # before endDocument: prov says what is missing
+            return self._decode(scope, [piece])
+        quads: list[Quad] = []
+        if len(self.batch) >= BATCH and self.batch[-1].closed:  # a statement cut short stays with what follows it
+            quads = self._decode(scope, scope.closing(piece.line))
+        self.batch.append(piece)
+        scope.statements = True
+        return quads
+
+    def _outside(self, piece: Piece) -> list[Quad]:
+        """Take a piece before ``document`` or after ``endDocument``."""
+        if self.document is None and piece.kind == "document":
+            self.document = _ProvnScope([piece])
+        elif self.document is None:
+            raise InputError("a PROV-N document starts with 'document'", source=self.path, line=piece.line)
+        elif piece.kind != "end":
+            raise InputError("unexpected content after 'endDocument'", source=self.path, line=piece.line)
+        return []
+
+    def _decode(self, scope: _ProvnScope, closing: list[Piece]) -> list[Quad]:
+        """Decode and map the batch (emptying it) in its scope, closed by ``closing``."""
+        batch, self.batch = self.batch, []
+        return decoded(
+            self.path,
+            None,
+            [(f"{piece.line}:{_named(piece)}", piece) for piece in batch],
+            lambda statements: self._records(scope, [*scope.opening, *scope.declarations, *statements, *closing]),
+            self.mapper.note,
+        )
+
+    def _records(self, scope: _ProvnScope, pieces: list[Piece]) -> list[Quad]:
+        """Parse the pieces as a document and map the records of the scope (declaring a bundle's graph once)."""
+        document = _ProvnText(pieces).parse(self.path)
+        if not scope.is_bundle:
+            return list(self.mapper.records(document.get_records()))
+        (bundle,) = document.bundles
+        quads = self._bundle_graph(scope, bundle.identifier) if scope.graph is None else []  # type: ignore[arg-type]
+        return quads + list(self.mapper.records(bundle.get_records(), scope.graph))
+
+    def _bundle_graph(self, scope: _ProvnScope, name: QualifiedName) -> list[Quad]:
+        """Learn a bundle's graph; return the quads that declare it."""
+        scope.graph, declaration = self.mapper.bundle(name)
+        if scope.graph in self.graphs:
+            raise InputError(
+                "a bundle with that identifier already exists", source=self.path, line=scope.opening[-1].line
+            )
+        self.graphs.add(scope.graph)
+        return declaration
+
+
+def _named(piece: Piece) -> str:
+    """Name a statement for an error by its text."""
+    text = " ".join(piece.text.split())
+    return text if len(text) <= _MAX_WHERE else text[: _MAX_WHERE - 3] + "..."
+
+
+class _ProvnText:
+    """A small PROV-N document made of pieces of a file, which knows the line of the file each of its lines is."""
+
+    def __init__(self, pieces: list[Piece]) -> None:
+        self.pieces = pieces
+        self.starts = list(accumulate((piece.lines for piece in pieces[:-1]), initial=1))
+        self.text = "\n".join(piece.text for piece in pieces)
+
+    def error(self, source: Path, message: str, line: int) -> InputError:
+        """Return the error ``message`` about a line of this text: it names the line of the file, and the
+        line the statement starts on if that is another (or of a statement before it that did not close)."""
+        index = bisect_right(self.starts, line) - 1
+        line = self.pieces[index].line + line - self.starts[index]
+        while index > 0 and not self.pieces[index - 1].closed:
+            index -= 1
+        start = self.pieces[index].line
+        return InputError(
+            message + (f" (in the statement from line {start})" if start != line else ""), source=source, line=line
+        )
+
+    def parse(self, source: Path) -> ProvDocument:
+        """Parse the text with ``prov``: a syntax error, or what prov says it will reject (its parser's
+        warnings, which :func:`prov_calls` makes errors), raises :class:`InputError` naming the file's line."""
+        parser = ProvNParser(self.text)
+        try:
+            document = parser.parse()
+        except ProvNSyntaxError as error:
+            raise self.error(source, error.message, error.line) from None
+        if parser.warnings:
+            position = _POSITION.match(parser.warnings[0])
+            if position is None:
+                raise InputError(_message(parser.warnings[0]), source=source)
+            raise self.error(source, _message(parser.warnings[0][position.end() :]), int(position[1]))
+        return document
 
 
 # -- PROV-XML in a stream ----------------------------------------------------------------------

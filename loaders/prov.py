@@ -36,7 +36,7 @@ _JSON_KEYS = (
     "alternateOf|specializationOf|mentionOf|hadMember"
 )
 _PROV_JSON = re.compile(rf'\s*\{{\s*"(?:{_JSON_KEYS})"\s*:')
-_PROV_N = re.compile(r"(?:\s+|//[^\n]*\n|/\*.*?\*/)*document\b", re.DOTALL)
+_PROV_N = re.compile(r"(?:\s+|//[^\r\n]*[\r\n]|/\*.*?\*/)*document\b", re.DOTALL)
 _PROV_XML = re.compile(r"<(?:[\w.-]+:)?document[\s>/]")
 PROV_NAMESPACE = "http://www.w3.org/ns/prov#"
 
@@ -78,7 +78,7 @@ class ProvLoader(Loader):
     def read(
         self, source: Source, ids: IriMinter, graph: str, *, on_bytes: ProgressCallback | None = None
     ) -> Iterator[Quad]:
-        """Yield the quads of a PROV document; PROV-JSON and PROV-XML are read as streams."""
+        """Yield the quads of a PROV document, read as a stream (a batch of records at a time) in each syntax."""
         path = Path(source)
         syntax = prov_syntax(path)
         if syntax is None:

@@ -1,7 +1,9 @@
 """W3C PROV documents (PROV-JSON, PROV-N, PROV-XML) load as PROV-O typed by PROV-ML, and export back to PROV-JSON.
 
 The documents are written by the ``prov`` package itself: its own example documents (the PROV primer, the W3C
-publication examples, bundles, collections, datatypes), and ML documents built with its API.
+publication examples, bundles, collections, datatypes), and ML documents built with its API; the PROV-N test
+files it ships (ProvToolbox's corpus, the specifications' examples); and, for what PROV-N allows but ``prov`` does
+not write (comments, statements over several lines), one document written by hand.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from provml import loaders  # noqa: E402
 from provml.cli import app  # noqa: E402
 from provml.errors import InputError, ProvmlWarning  # noqa: E402
 from provml.ids import IriMinter  # noqa: E402
-from provml.loaders import _json_stream  # noqa: E402
+from provml.loaders import _json_stream, _prov_read, _provn_stream  # noqa: E402
 from provml.loaders._prov_o import MLS_CLASSES, PARENT, repaired_namespace  # noqa: E402
+from provml.loaders._prov_read import ProvOMapper  # noqa: E402
 from provml.loading import load_paths  # noqa: E402
 from provml.prov_export import write_prov_json  # noqa: E402
 from provml.resources import ontology_file  # noqa: E402
@@ -298,6 +301,9 @@ MALFORMED = {
     "root.provx": ('<prov:bundle xmlns:prov="http://www.w3.org/ns/prov#"><prov:document/></prov:bundle>', "not a PROV-XML document"),
     "syntax.provn": ("document\n  prefix ex <https://e/>\n  entity(ex:e,\nendDocument", ":4: "),
     "missing.provn": ("document\n  prefix ex <https://e/>\n  wasDerivedFrom(ex:e2, -)\nendDocument", ":wasDerivedFrom(ex:e2, -"),
+    "unclosed.provn": ("document\n  prefix ex <https://e/>\n  entity(ex:a, [ex:v=1]\n  entity(ex:b)\nendDocument", ":4: expected ')', found 'entity' (in the statement from line 3)"),
+    "bundle-twice.provn": ("document\n  prefix ex <https://e/>\n  bundle ex:b\n  endBundle\n  bundle ex:b\n  endBundle\nendDocument", ":5: a bundle with that identifier already exists"),
+    "after-end.provn": ("document\n  prefix ex <https://e/>\nendDocument\n  entity(ex:a)\n", ":4: unexpected content after 'endDocument'"),
 }  # fmt: skip
 
 
@@ -339,7 +345,7 @@ def test_the_provtoolbox_corpus_loads_or_fails_cleanly() -> None:
 # -- reading in a stream -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("syntax", ["json", "xml"])
+@pytest.mark.parametrize("syntax", ["json", "xml", "provn"])
 def test_a_large_document_is_read_as_a_stream(syntax: str, tmp_path: Path) -> None:
     document = ProvDocument()
     ex = document.add_namespace("ex", EX)
@@ -384,6 +390,156 @@ def test_the_json_stream_reads_any_object_in_small_blocks(document: dict[str, An
         stream.end()
     finally:
         _json_stream.BLOCK = block
+
+
+# -- PROV-N, a batch of statements at a time --------------------------------------------------
+
+HAND_WRITTEN = r'''// written by hand: what PROV-N allows and prov does not write
+document
+  prefix ex <https://lab.example/>
+  default <https://lab.example/default/>
+  /* a block comment, with ( and " in it */
+  entity(ex:report, [prov:label="a ) and a // in a string", ex:kind='ex:Report'])  // a ) comment
+  entity(ex:path//to, [ex:text="""a long string
+over lines ) ( "quoted"
+"""])
+  activity(ex:run,
+           2024-01-01T10:00:00,  // started
+           -//no end
+  )
+  wasGeneratedBy(ex:report, ex:run, -, [ex:lang="rapport"@fr// in French ) "
+  ])
+  entity(ex:a\(1\))  entity(local)
+  bundle ex:bundle1
+    prefix b <https://bundle.example/>
+    entity(b:e, [ex:seq=1])
+    wasDerivedFrom(b:e, ex:report)
+  endBundle
+  used(ex:run, ex:a\(1\), -)
+endDocument
+'''
+HAND_WRITTEN_PIECES = [  # (kind, line, lines spanned): `ex:path//to` is a name, `-//no end` a marker and a comment
+    ("document", 2, 1), ("prefix", 3, 1), ("default", 4, 1), ("statement", 6, 1), ("statement", 7, 3),
+    ("statement", 10, 4), ("statement", 14, 2), ("statement", 16, 1), ("statement", 16, 1), ("bundle", 17, 1),
+    ("prefix", 18, 1), ("statement", 19, 1), ("statement", 20, 1), ("endBundle", 21, 1), ("statement", 22, 1),
+    ("endDocument", 23, 1), ("end", 24, 1),
+]  # fmt: skip
+
+
+def whole_file_quads(path: Path, graph: str = "urn:provml:graph/one") -> set[tuple[str, ...]]:
+    """Return the quads of a PROV-N file that prov parses whole, mapped as the loader maps records: the reference."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", prov.model.ProvFutureRejectionWarning)  # the loader refuses these too
+        document = ProvDocument.deserialize(source=str(path), format="provn")
+        mapper = ProvOMapper(path, IriMinter(), graph)
+        quads = set(mapper.records(document.get_records()))
+        for bundle in document.bundles:
+            bundle_graph, declaration = mapper.bundle(bundle.identifier)  # type: ignore[arg-type]
+            quads.update(declaration, mapper.records(bundle.get_records(), bundle_graph))
+        return quads | set(mapper.finish())
+
+
+@pytest.mark.parametrize("block", [1, 7, _provn_stream.BLOCK])
+def test_provn_is_cut_into_statements_by_its_lexical_rules(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_provn_stream, "BLOCK", block)  # the file read a few characters at a time
+    pieces = list(_provn_stream.ProvnStatements(io.BytesIO(HAND_WRITTEN.encode()), "hand.provn"))
+    assert [(p.kind, p.line, p.lines) for p in pieces] == HAND_WRITTEN_PIECES
+    assert pieces[4].text.endswith('"""])') and pieces[8].text == " " * 21 + "entity(local)"  # columns kept
+
+
+@pytest.mark.parametrize("batch", [1, 2, _prov_read.BATCH])
+def test_provn_read_in_batches_gives_the_quads_of_prov_reading_it_whole(
+    batch: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "hand.provn"
+    path.write_text(HAND_WRITTEN, encoding="utf-8")
+    monkeypatch.setattr(_prov_read, "BATCH", batch)
+    monkeypatch.setattr(_provn_stream, "BLOCK", 5)
+    quads = quads_of(path)
+    assert quads == whole_file_quads(path)
+    ex, label = "https://lab.example/", "<http://www.w3.org/2000/01/rdf-schema#label>"
+    assert (f"<{ex}report>", label, '"a ) and a // in a string"', "<urn:provml:graph/one>") in quads
+    subjects = {(q[0], q[3]) for q in quads}
+    assert {(f"<{ex}path//to>", "<urn:provml:graph/one>"), (f"<{ex}a(1)>", "<urn:provml:graph/one>")} <= subjects
+    assert (f"<{ex}default/local>", "<urn:provml:graph/one>") in subjects
+    assert ("<https://bundle.example/e>", f"<{ex}bundle1>") in subjects
+
+
+def test_a_provn_file_of_many_batches_gives_the_quads_of_prov_reading_it_whole(tmp_path: Path) -> None:
+    document = ProvDocument()
+    ex = document.add_namespace("ex", EX)
+    run = document.activity(ex["run"])
+    for number in range(700):  # about 1,400 statements, each generation with a time: a qualified node each
+        document.wasGeneratedBy(
+            document.entity(ex[f"e{number}"], {"ex:n": number}), run, f"2024-01-01T00:{number % 60:02}:00"
+        )
+    bundle = document.bundle(ex["bundle"])
+    for number in range(600):
+        bundle.used(ex["run"], ex[f"e{number}"], f"2024-01-02T00:{number % 60:02}:00")
+    path = tmp_path / "many.provn"
+    path.write_text(document.serialize(format="provn"), encoding="utf-8")
+    quads = quads_of(path)
+    assert quads == whole_file_quads(path)
+    assert len({q[2] for q in quads if q[1] == "<http://www.w3.org/ns/prov#qualifiedGeneration>"}) == 700
+    assert len({q[2] for q in quads if q[3] == f"<{EX}bundle>" and q[1].endswith("#qualifiedUsage>")}) == 600
+
+
+def test_every_provn_file_of_the_prov_corpus_reads_as_prov_reads_it_whole() -> None:
+    """The PROV-N test files prov ships (ProvToolbox's corpus, the W3C specifications' examples, with comments,
+    long strings, bundles) give the quads of the whole-file parse, or both fail."""
+    paths = sorted(PROV_TESTS.rglob("*.provn"))
+    both_failed = 0
+    for path in paths:
+        try:
+            expected = whole_file_quads(path)
+        except (prov.Error, prov.model.ProvFutureRejectionWarning, InputError):
+            with pytest.raises(InputError), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                quads_of(path)
+            both_failed += 1
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ProvmlWarning)
+            assert quads_of(path) == expected, path
+    assert len(paths) - both_failed > 400  # most load: the comparison is not empty
+
+
+def test_a_statement_that_does_not_end_is_refused_before_the_end_of_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "unclosed.provn"
+    path.write_text('document\n  entity(ex:a, [ex:text="""never closed\n' + "more text\n" * 10_000, encoding="utf-8")
+    monkeypatch.setattr(_provn_stream, "MAX_PIECE", 1000)
+    monkeypatch.setattr(_provn_stream, "BLOCK", 100)
+    read: list[int] = []
+    with pytest.raises(InputError) as error:
+        list(loaders.get("prov").read(path, IriMinter(), "urn:provml:graph/one", on_bytes=read.append))
+    assert str(error.value).startswith(f"{path}:2: a statement longer than 1,000 characters")
+    assert sum(read) < path.stat().st_size / 10
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        ("entity(ex:e{n}, [ex:v=1]", "{next}: expected ')', found 'entity' (in the statement from line {line})"),
+        ("wasDerivedFrom(ex:e{n}, -)", "{line}:wasDerivedFrom(ex:e{n}, -): wasDerivedFrom has no prov:usedEntity"),
+    ],
+)
+def test_a_bad_statement_after_a_batch_is_named_by_its_line(bad: str, expected: str, tmp_path: Path) -> None:
+    document = ProvDocument()
+    ex = document.add_namespace("ex", EX)
+    for number in range(_prov_read.BATCH + 100):
+        document.entity(ex[f"e{number}"])
+    lines = document.serialize(format="provn").splitlines()
+    n = _prov_read.BATCH + 50
+    line = lines.index(f"  entity(ex:e{n})") + 1
+    lines[line - 1] = "  " + bad.format(n=n)
+    path = tmp_path / "bad.provn"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        quads_of(path)
+    assert str(error.value) == f"{path}:" + expected.format(n=n, line=line, next=line + 1)
 
 
 # -- recognising PROV files --------------------------------------------------------------------
