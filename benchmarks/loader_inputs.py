@@ -8,6 +8,7 @@ triples of all its graphs, as Turtle). Other loaders make their inputs with ``in
 from __future__ import annotations
 
 import importlib
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from itertools import islice
@@ -19,7 +20,15 @@ from provml.loading import load_paths
 from provml.store import Store
 
 RDF_GRAPH = "https://example.org/graph/dump"  # where raw bulk_load puts a Turtle file: in a graph, as provml does
-LOADER_INPUTS = ("prov", "yprov4ml", "mlflow", "flowcept", "notebook")  # modules benchmarks/inputs_<name>.py
+LOADER_INPUTS = (  # (row name, module benchmarks/inputs_<module>.py, arguments of its make_source)
+    ("prov (PROV-JSON)", "prov", {}),
+    ("prov (PROV-XML)", "prov", {"syntax": "xml"}),
+    ("prov (PROV-N)", "prov", {"syntax": "provn"}),
+    ("yprov4ml", "yprov4ml", {}),
+    ("mlflow", "mlflow", {}),
+    ("flowcept", "flowcept", {}),
+    ("notebook", "notebook", {}),
+)
 
 
 def _foreign_lines(nquads: Path, quads: int) -> Iterator[str]:
@@ -40,17 +49,17 @@ def rdf_inputs(nquads: Path, directory: Path, quads: int) -> dict[str, Path]:
 
 
 def make_all(directory: Path, triples: int) -> dict[str, Path | str]:
-    """Make one source of about ``triples`` triples for each loader that has an inputs module."""
+    """Make one source of about ``triples`` triples for each loader whose inputs module can run here."""
     sources = {}
-    for name in LOADER_INPUTS:
+    for name, module_name, arguments in LOADER_INPUTS:
         try:
-            module = importlib.import_module(f"inputs_{name}")
+            module = importlib.import_module(f"inputs_{module_name}")
         except ModuleNotFoundError as error:  # the loader's own dependencies (e.g. mlflow) are missing
             print(f"skipping the {name} loader: {error}")
             continue
-        target = directory / name
+        target = directory / re.sub(r"\W+", "-", name).strip("-")
         target.mkdir(parents=True, exist_ok=True)
-        sources[name] = module.make_source(target, triples)
+        sources[name] = module.make_source(target, triples, **arguments)
     return sources
 
 
