@@ -6,9 +6,12 @@ described in a catalog graph (source, sha256, loader, time, triple count); descr
 things many dumps share go to one shared graph. Queries see the union of all graphs.
 
 Loading is atomic per dump and streams: quads are bulk-loaded in bounded chunks (consecutive
-small dumps share a chunk) into graphs marked *loading* in the catalog — a dump's quads for the
-shared graph into a staging graph of their own — and each dump is committed in one transaction once
-it was read whole: its shared quads added to the shared graph, its catalog entry written. A failed dump
+small dumps share a chunk) into graphs marked *loading* in the catalog, and each dump is committed
+in one transaction once it was read whole: its shared quads added to the shared graph, its catalog
+entry written. A dump with more than :data:`SHARED_HELD` shared quads spills them to a temporary
+file instead of holding them, and they are bulk-copied to the shared graph just before that
+transaction: a process killed meanwhile leaves the shared graph as a dump loaded and then dropped
+would (the shared graph only grows). A failed dump
 removes what it wrote; a killed load is removed the next time the store is opened for writing.
 Reloading a dump writes staging graphs and swaps them in with one transaction, so the old graphs
 stay whole until the new ones are complete. Named graphs the input names itself (TriG graphs,
@@ -29,6 +32,7 @@ import gzip
 import io
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -48,6 +52,7 @@ from provml.vocab import PREFIXES, PROV, PROVML, RDF, sparql_prefixes
 
 DEFAULT_STORE = "provml-store"
 CHUNK_QUADS = 100_000  # quads per bulk-load call: bounds the memory of Oxigraph's bulk loader
+SHARED_HELD = 10_000  # a dump's quads for the shared graph held in memory; more wait in a temporary file
 
 RESULT_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -159,7 +164,7 @@ class LoadResult:
 
     graph: str
     triples: int
-    shared_triples: int
+    shared_triples: int  # statements for the shared graph (past SHARED_HELD, repeats are counted too)
     replaced: bool = False
     skipped: bool = False
 
@@ -307,9 +312,8 @@ class Store:
         for load in loads:
             graph = load.dump.graph
             steps += [f"DELETE WHERE {{ GRAPH <{cat}> {{ <{target}> ?p ?o }} }}" for target in load.targets()]
-            if load.shared_stage is not None:
-                steps.append(f"ADD SILENT GRAPH <{load.shared_stage}> TO GRAPH <{self.ids.shared_graph}>")
-                steps.append(f"DROP SILENT GRAPH <{load.shared_stage}>")
+            if load.spill is not None:
+                self._copy_to_shared(load.spill)
             steps.append(  # the named graphs the previous version of the dump brought
                 f"DELETE {{ GRAPH ?m {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{cat}> {{ <{graph}> <{PROVML.hasGraph}> ?m }}"
                 " GRAPH ?m { ?s ?p ?o } }"
@@ -323,9 +327,16 @@ class Store:
                 graph, load.dump.source, load.dump.loader, load.dump.sha256, load.triples(counts)
             )
             entry += [(f"<{graph}>", f"<{PROVML.hasGraph}>", f"<{name}>", f"<{cat}>") for name in load.members]
-            data += [f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in entry]
+            data += [f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in (*load.shared, *entry)]
         steps.append(f"INSERT DATA {{\n{''.join(data)}}}")
         self._store.update(" ;\n".join(steps))
+
+    def _copy_to_shared(self, spill: IO[bytes]) -> None:
+        """Bulk-load spilled shared triples (N-Triples) into the shared graph, in chunks."""
+        spill.seek(0)
+        shared, triples = ox.NamedNode(self.ids.shared_graph), ox.parse(input=spill, format=ox.RdfFormat.N_TRIPLES)
+        while chunk := [ox.Quad(t.subject, t.predicate, t.object, shared) for t in islice(triples, CHUNK_QUADS)]:
+            self._store.bulk_extend(chunk)
 
     def _owner(self, graph: str) -> str | None:
         """Return the dump a named graph belongs to, if any."""
@@ -365,8 +376,13 @@ class Store:
                 raise InputError(f"cannot read: {error.strerror or error}", source=document.path) from None
 
     def _discard(self, target: str) -> None:
-        """Remove a graph left by an unfinished load, and its catalog marker."""
+        """Remove a graph left by an unfinished load (a chunk per transaction: Oxigraph holds a
+        transaction's deletions in memory), then its catalog marker."""
         node = ox.NamedNode(target)
+        chunk = f"""DELETE {{ GRAPH <{target}> {{ ?s ?p ?o }} }} WHERE {{
+            {{ SELECT ?s ?p ?o WHERE {{ GRAPH <{target}> {{ ?s ?p ?o }} }} LIMIT {CHUNK_QUADS // 10} }} }}"""
+        while next(iter(self._store.quads_for_pattern(None, None, None, node)), None) is not None:
+            self._store.update(chunk)
         self._store.remove_graph(node)
         for quad in list(self._store.quads_for_pattern(node, None, None, self._catalog)):
             self._store.remove(quad)
@@ -567,18 +583,24 @@ class _PendingLoad:
     replacing: bool = False
     start: int = 0  # index of its first line in the batch's buffer
     members: dict[str, str] = field(default_factory=dict)  # named graphs of its input -> where they are written
-    shared_stage: str | None = None  # where its quads for the shared graph wait for the commit
+    shared: set[Quad] = field(default_factory=set)  # its quads for the shared graph, up to SHARED_HELD...
+    spill: IO[bytes] | None = None  # ...and beyond, as N-Triples in a temporary file
+    spilled: int = 0
     marked: set[str] = field(default_factory=set)  # targets marked "loading" in the catalog (so they may hold quads)
     done: bool = False  # all its quads were read
 
     def targets(self) -> list[str]:
         """Return every graph this load writes."""
-        stage = [self.shared_stage] if self.shared_stage is not None else []
-        return [self.target, *self.members.values(), *stage]
+        return [self.target, *self.members.values()]
 
     def triples(self, counts: dict[str, int]) -> int:
         """Return the dump's triple count: what its own graphs hold, not what it adds to the shared graph."""
-        return sum(counts.get(target, 0) for target in (self.target, *self.members.values()))
+        return sum(counts.get(target, 0) for target in self.targets())
+
+    def close(self) -> None:
+        """Delete its spilled shared triples, if any."""
+        if self.spill is not None:
+            self.spill.close()
 
 
 class _Batch:
@@ -621,14 +643,25 @@ class _Batch:
             place = places.get(graph)
             if place is None:
                 if graph == shared:
-                    load.shared_stage = self._staging()
-                    place = places[graph] = f"<{load.shared_stage}>"
+                    if len(load.shared) < SHARED_HELD:
+                        load.shared.add(quad)
+                    else:
+                        self._spill(load, quad)
+                    continue
                 else:
                     place = places[graph] = f"<{self._member(load, graph[1:-1])}>"
             lines.append(f"{quad[0]} {quad[1]} {quad[2]} {place} .\n")
             if len(lines) >= CHUNK_QUADS:
                 yield from self.flush()
                 lines = self.lines
+
+    @staticmethod
+    def _spill(load: _PendingLoad, quad: Quad) -> None:
+        """Write a shared quad of a dump that holds too many to a temporary file (deleted when closed)."""
+        if load.spill is None:
+            load.spill = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _PendingLoad.close
+        load.spill.write(f"{quad[0]} {quad[1]} {quad[2]} .\n".encode())
+        load.spilled += 1
 
     def _write_document(self, load: _PendingLoad, document: RdfDocument) -> None:
         def graph_of(name: Any) -> ox.NamedNode:
@@ -701,7 +734,8 @@ class _Batch:
         self.store._commit(done, counts)
         self.pending = [load for load in self.pending if not load.done]  # before yielding: committed is final
         for load in done:
-            shared = counts.get(load.shared_stage, 0) if load.shared_stage else 0
+            load.close()
+            shared = len(load.shared) + load.spilled
             yield load.dump, LoadResult(load.dump.graph, load.triples(counts), shared, replaced=load.replacing)
 
     def _drop(self, load: _PendingLoad) -> None:
@@ -709,6 +743,7 @@ class _Batch:
         del self.lines[load.start :]
         for target in load.marked:
             self.store._discard(target)
+        load.close()
         self.pending.remove(load)
 
     def abandon(self) -> None:
@@ -716,4 +751,5 @@ class _Batch:
         for load in self.pending:
             for target in load.marked:
                 self.store._discard(target)
+            load.close()
         self.pending, self.lines = [], []

@@ -289,3 +289,23 @@ def test_the_store_path_defaults_to_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("PROVML_STORE")
     assert default_store_path() == Path("provml-store")
     assert os.sep not in str(default_store_path())
+
+
+def test_a_dump_with_many_shared_triples_spills_them_and_loads_the_same(
+    monkeypatch: pytest.MonkeyPatch, demo_files: list[Path], tmp_path: Path
+) -> None:
+    def content(store: Store) -> set[str]:  # every quad but the catalog's (its load times differ)
+        return {str(q) for q in store._store if q.graph_name != store._catalog}
+
+    with Store() as held:
+        assert load_file(held, demo_files[0]).shared_triples > 3
+        expected = content(held)
+    monkeypatch.setattr("provml.store.SHARED_HELD", 3)  # every shared triple past the third goes to a file
+    with Store() as spilled:
+        load_file(spilled, demo_files[0])
+        assert content(spilled) == expected
+    bad = tmp_path / "bad.jsonl"  # many shared triples, then a malformed record: none of them may stay
+    bad.write_bytes(demo_files[0].read_bytes() + b'{"type": "param"}\n')
+    with Store() as failed:
+        assert isinstance(load_paths(failed, [bad])[0].error, EventError)
+        assert failed.stats()["quads"] == 0
