@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from itertools import islice
@@ -58,7 +59,8 @@ def make_all(directory: Path, triples: int) -> dict[str, Path | str]:
             print(f"skipping the {name} loader: {error}")
             continue
         target = directory / re.sub(r"\W+", "-", name).strip("-")
-        target.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)  # the tools add to what they find (an MLflow database...)
+        target.mkdir(parents=True)
         sources[name] = module.make_source(target, triples, **arguments)
     return sources
 

@@ -372,13 +372,14 @@ def capture_section(result: dict[str, Any]) -> tuple[list[str], list[Bar]]:
 REPRODUCE = """## How to reproduce
 
 ```
-pip install -e '.[bench]'   # provml, plus numpy (training loop) and mlflow (for comparison)
-python benchmarks/run.py    # full run: 1M triples, 3 repeats; writes docs/BENCHMARKS.md
+pip install -e '.[test,bench]'   # provml, numpy (training loop), mlflow, and the tools that make loader inputs
+python benchmarks/run.py    # full run: 1M triples, 3 repeats, ~20 min on 2 cores; writes docs/BENCHMARKS.md
 python benchmarks/run.py --quick --output /tmp/bench.md   # 100k triples, 2 repeats (CI smoke)
 ```
 
 Options: `--size N` (target triples), `--repeat N`, `--skip-rdflib`, `--work DIR` (data and stores,
-default `benchmarks/work/`, git-ignored), `--output PATH`. Absolute numbers depend on the machine and
+default `benchmarks/work/`, git-ignored), `--output PATH`. A loader whose input maker cannot run (its tool is not
+installed) is left out of section 5, with a message. Absolute numbers depend on the machine and
 on what else runs on it; compare the ratios, which are taken within one run.
 """
 
