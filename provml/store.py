@@ -330,6 +330,8 @@ class Store:
             data += [f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in (*load.shared, *entry)]
         steps.append(f"INSERT DATA {{\n{''.join(data)}}}")
         self._store.update(" ;\n".join(steps))
+        for load in loads:
+            load.close()
 
     def _copy_to_shared(self, spill: IO[bytes]) -> None:
         """Bulk-load spilled shared triples (N-Triples) into the shared graph, in chunks."""
@@ -648,8 +650,7 @@ class _Batch:
                     else:
                         self._spill(load, quad)
                     continue
-                else:
-                    place = places[graph] = f"<{self._member(load, graph[1:-1])}>"
+                place = places[graph] = f"<{self._member(load, graph[1:-1])}>"
             lines.append(f"{quad[0]} {quad[1]} {quad[2]} {place} .\n")
             if len(lines) >= CHUNK_QUADS:
                 yield from self.flush()
@@ -734,7 +735,6 @@ class _Batch:
         self.store._commit(done, counts)
         self.pending = [load for load in self.pending if not load.done]  # before yielding: committed is final
         for load in done:
-            load.close()
             shared = len(load.shared) + load.spilled
             yield load.dump, LoadResult(load.dump.graph, load.triples(counts), shared, replaced=load.replacing)
 
