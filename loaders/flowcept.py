@@ -27,10 +27,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from provml.errors import EventError, InputError, ProvmlWarning
-from provml.events import check_record, record_types
+from provml.events import check_record, json_lines, record_types
 from provml.ids import IriMinter
 from provml.loaders._base import Loader, ProgressCallback, Source, read_head
 from provml.loaders.events import event_quads
@@ -106,11 +104,13 @@ def _has_flowcept_ids(message: Any) -> bool:
 def _first_messages(start: bytes) -> list[Message]:
     """Return the messages that the first bytes of a file hold whole (none if they are not JSON)."""
     messages: list[Message] = []
-    try:
-        for message in _messages([start], "", torn_tail_ok=True):
-            messages.append(message)
-    except InputError:
-        pass
+    with warnings.catch_warnings():  # the start of a file ends with a line cut short: not worth a note
+        warnings.simplefilter("ignore", ProvmlWarning)
+        try:
+            for message in _messages([start], ""):
+                messages.append(message)
+        except InputError:
+            pass
     return messages
 
 
@@ -137,7 +137,7 @@ def _blocks(stream: Any, on_bytes: ProgressCallback | None) -> Iterator[bytes]:
         yield block
 
 
-def _messages(blocks: Iterable[bytes], source: str | Path, *, torn_tail_ok: bool = False) -> Iterator[Message]:
+def _messages(blocks: Iterable[bytes], source: str | Path) -> Iterator[Message]:
     """Yield the messages of a file's blocks: a JSON array if its first character is ``[``, else JSON lines."""
     blocks = iter(blocks)
     head = []
@@ -149,33 +149,17 @@ def _messages(blocks: Iterable[bytes], source: str | Path, *, torn_tail_ok: bool
     if b"".join(head).lstrip().startswith(b"["):
         yield from _array_items(_text(rest, source), source)
     else:
-        yield from _json_lines(rest, source, torn_tail_ok=torn_tail_ok)
+        yield from json_lines(_lines(rest), source, torn_last_line=True)
 
 
-def _json_lines(blocks: Iterable[bytes], source: str | Path, *, torn_tail_ok: bool) -> Iterator[Message]:
-    number, tail = 0, b""
+def _lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """Cut blocks into lines, each with its newline but a last one that has none."""
+    tail = b""
     for block in blocks:
-        lines = (tail + block).split(b"\n")
-        tail = lines.pop()
-        for line in lines:
-            number += 1
-            if line.strip():
-                yield number, _parse_line(line, source, number)
-    if tail.strip():
-        try:
-            message = orjson.loads(tail)
-        except orjson.JSONDecodeError:
-            if not torn_tail_ok:
-                warnings.warn(ProvmlWarning(f"{source}:{number + 1}: torn last line skipped"), stacklevel=2)
-            return
-        yield number + 1, message
-
-
-def _parse_line(line: bytes, source: str | Path, number: int) -> Any:
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError as error:
-        raise InputError(f"not JSON: {error}", source=source, line=number) from None
+        *lines, tail = (tail + block).split(b"\n")
+        yield from (line + b"\n" for line in lines)
+    if tail:
+        yield tail
 
 
 def _text(blocks: Iterable[bytes], source: str | Path) -> Iterator[str]:

@@ -122,25 +122,35 @@ def _open(path: Path) -> IO[bytes]:
         raise EventError(f"cannot read: {error.strerror or error}", source=path) from error
 
 
-def read_lines(
+def json_lines(
     lines: Iterable[bytes], source: str | Path, *, torn_last_line: bool = False
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line number, record)`` for each JSON line, checked against the schema.
+) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line number, value)`` for each JSON line (blank lines are skipped).
 
-    Blank lines are skipped. Raises :class:`EventError` naming ``source:line`` for a line that
-    is not JSON or a record that breaks the schema. With ``torn_last_line``, a last line that is
-    cut short (no newline, not JSON: its writer was killed) is skipped with a :class:`ProvmlWarning`.
+    Raises :class:`EventError` naming ``source:line`` for a line that is not JSON. With
+    ``torn_last_line``, a last line that is cut short (no newline, not JSON: its writer was killed)
+    is skipped with a :class:`ProvmlWarning`.
     """
     for line_number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            record = orjson.loads(line)
+            yield line_number, orjson.loads(line)
         except orjson.JSONDecodeError as error:
             if torn_last_line and not line.endswith(b"\n"):
                 warnings.warn(ProvmlWarning(f"{source}:{line_number}: torn last line skipped"), stacklevel=2)
                 return
             raise EventError(f"not JSON: {error}", source=source, line=line_number) from None
+
+
+def read_lines(
+    lines: Iterable[bytes], source: str | Path, *, torn_last_line: bool = False
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line number, record)`` for each JSON line, as :func:`json_lines`, checked against the schema.
+
+    A record that breaks the schema raises :class:`EventError` naming ``source:line``.
+    """
+    for line_number, record in json_lines(lines, source, torn_last_line=torn_last_line):
         try:
             check_record(record)
         except EventError as error:
