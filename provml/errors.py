@@ -6,9 +6,11 @@ source (a path or a URI) and, where known, the line, so that the CLI can print t
 
     ProvmlError
     ├── InputError          bad input: a malformed event, an unknown format, a missing file
-    │   └── EventError      a record of the event format that cannot be read or mapped
+    │   ├── EventError      a record of the event format that cannot be read or mapped
+    │   └── ValidationError a dump that violates the SHACL shapes (it carries the report)
     ├── StoreError          the store cannot be opened, is locked, or refused a write
-    └── QueryError          a SPARQL query or update that does not parse or cannot run
+    ├── QueryError          a SPARQL query or update that does not parse or cannot run
+    └── ShapeError          a SHACL shapes graph that cannot be read or used
 
 :class:`ProvmlWarning` reports what provml recovered from (a torn last line skipped, a capture
 transport that failed and spilled to disk).
@@ -17,6 +19,7 @@ transport that failed and spilled to disk).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class ProvmlError(Exception):
@@ -43,12 +46,24 @@ class EventError(InputError):
     """A record of the provml event format is malformed or cannot be mapped."""
 
 
+class ValidationError(InputError):
+    """A dump was refused because it violates the SHACL shapes; ``report`` says how."""
+
+    def __init__(self, message: str, *, report: Any, source: str | Path | None = None) -> None:
+        super().__init__(message, source=source)
+        self.report = report
+
+
 class StoreError(ProvmlError):
     """The store cannot be opened or refused an operation."""
 
 
 class QueryError(ProvmlError):
     """A SPARQL query or update is invalid or failed."""
+
+
+class ShapeError(ProvmlError):
+    """A SHACL shapes graph cannot be read, or uses SHACL in a way that is not valid."""
 
 
 class ProvmlWarning(UserWarning):

@@ -444,13 +444,31 @@ class Store:
 
     # -- query, update, export ---------------------------------------------------------
 
-    def query(self, sparql: str, *, union: bool = True) -> QueryResult:
+    def query(
+        self,
+        sparql: str,
+        *,
+        union: bool = True,
+        graphs: Iterable[str] | None = None,
+        bindings: dict[str, Term] | None = None,
+        functions: dict[str, Callable[..., bool]] | None = None,
+    ) -> QueryResult:
         """Run a SPARQL query; by default the default graph is the union of all graphs.
 
+        ``graphs`` makes the default graph the merge of those named graphs instead. ``bindings``
+        pre-binds variables to terms (SEP-0007 substitution: a value cannot inject SPARQL).
+        ``functions`` defines boolean filter functions by IRI, called with :class:`Term` arguments.
         The prefixes of :data:`provml.vocab.PREFIXES` are predefined.
         """
+        options: dict[str, Any] = {"use_default_graph_as_union": union and graphs is None, "prefixes": PREFIXES}
+        if graphs is not None:
+            options["default_graph"] = [ox.NamedNode(g) for g in graphs]
+        if bindings:
+            options["substitutions"] = {ox.Variable(name): _ox_term(term) for name, term in bindings.items()}
+        if functions:
+            options["custom_functions"] = {ox.NamedNode(iri): _ox_function(f) for iri, f in functions.items()}
         try:
-            return QueryResult(self._store.query(sparql, use_default_graph_as_union=union, prefixes=PREFIXES))
+            return QueryResult(self._store.query(sparql, **options))
         except SyntaxError as error:
             raise QueryError(f"invalid SPARQL query: {error}") from None
         except OSError as error:
@@ -464,6 +482,28 @@ class Store:
             raise QueryError(f"invalid SPARQL update: {error}") from None
         except OSError as error:
             raise QueryError(f"update failed: {error}") from None
+
+    def add_rdf(
+        self, source: Path | bytes, format: str, *, graph: str | None = None, base_iri: str | None = None
+    ) -> None:
+        """Add an RDF document to a graph (the default graph when None) as it is: no dump, no catalog entry.
+
+        For data that is not a dump: the ontology, a test's data graph, files to validate.
+        """
+        into = ox.NamedNode(graph) if graph is not None else ox.DefaultGraph()
+        where, path = ({"path": source}, source) if isinstance(source, Path) else ({"input": source}, None)
+        try:
+            self._store.bulk_load(**where, format=RDF_FORMATS[format], base_iri=base_iri, to_graph=into)
+        except SyntaxError as error:
+            message = _PARSER_POSITION.sub("", error.msg)
+            raise InputError(f"column {error.offset}: {message}", source=path, line=error.lineno) from None
+        except OSError as error:
+            raise InputError(f"cannot read: {error.strerror or error}", source=path) from None
+
+    @property
+    def oxigraph(self) -> ox.Store:
+        """The pyoxigraph store itself, for libraries that read one directly (pySHACL)."""
+        return self._store
 
     def export(self, output: IO[bytes], format: str, *, graph: str | None = None) -> None:
         """Write the store (or one graph) to ``output``; triple formats without a graph get the union."""
@@ -498,6 +538,23 @@ class Store:
             "dumps": len(self.dumps()),
             **{c: counts.get(c, 0) for c in classes},
         }
+
+
+def _ox_term(term: Term) -> Any:
+    """Return a pyoxigraph term for a :class:`Term`."""
+    if term.kind == "iri":
+        return ox.NamedNode(term.value)
+    if term.kind == "bnode":
+        return ox.BlankNode(term.value)
+    if term.language:
+        return ox.Literal(term.value, language=term.language)
+    return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype) if term.datatype else None)
+
+
+def _ox_function(function: Callable[..., bool]) -> Callable[..., ox.Literal]:
+    """Wrap a boolean function of :class:`Term` arguments as an Oxigraph custom function."""
+    true, false = ox.Literal(True), ox.Literal(False)
+    return lambda *args: true if function(*(_term(arg) for arg in args)) else false
 
 
 def _members(concatenated: ox.Literal | None) -> tuple[str, ...]:
