@@ -10,7 +10,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,11 +19,14 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from provml import __version__, loaders
-from provml.errors import InputError, ProvmlError, ProvmlWarning
+from provml.errors import InputError, ProvmlError, ProvmlWarning, ValidationError
 from provml.ids import IriMinter
 from provml.loading import FileOutcome, find_sources, load_sources
 from provml.store import RDF_FORMATS, RESULT_FORMATS, Store, Term, default_store_path
 from provml.vocab import PREFIXES
+
+if TYPE_CHECKING:
+    from provml.validation import LoadValidation
 
 app = typer.Typer(
     name="provml",
@@ -44,6 +47,17 @@ StoreOption = Annotated[
         "--store", "-s", help="Store directory [default: $PROVML_STORE or ./provml-store].", show_default=False
     ),
 ]
+ShapesOption = Annotated[
+    list[Path] | None,
+    typer.Option("--shapes", help="SHACL shapes (Turtle) to check besides the shipped ones; repeat for more."),
+]
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine", help="fast (SHACL compiled to SPARQL over Oxigraph) or pyshacl (pySHACL, the full reference)."
+    ),
+]
+_REPORT_LIMIT = 10  # results shown per shape and constraint in reports printed by load
 BaseOption = Annotated[
     str | None,
     typer.Option("--base", help="Base of minted IRIs [default: $PROVML_BASE or urn:provml:].", show_default=False),
@@ -75,7 +89,9 @@ def _main(
 Sources = list[tuple[loaders.Source, loaders.Loader]]
 
 
-def _load_with_progress(db: Store, sources: Sources, force: bool) -> list[FileOutcome]:
+def _load_with_progress(
+    db: Store, sources: Sources, force: bool, check: LoadValidation | None = None
+) -> list[FileOutcome]:
     """Load sources as ``provml.loading.load_sources`` does, with a progress bar on a terminal.
 
     What the loaders recovered from or repaired (a torn last line, a wrong namespace) is printed as
@@ -84,7 +100,7 @@ def _load_with_progress(db: Store, sources: Sources, force: bool) -> list[FileOu
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ProvmlWarning)
-        outcomes = _load_sources_with_bar(db, sources, force, columns)
+        outcomes = _load_sources_with_bar(db, sources, force, check, columns)
     for warning in caught:
         err.print(f"note: {warning.message}", markup=False)
     return outcomes
@@ -99,13 +115,16 @@ def _size(source: loaders.Source) -> int:
     return source.stat().st_size
 
 
-def _load_sources_with_bar(db: Store, sources: Sources, force: bool, columns: tuple[Any, ...]) -> list[FileOutcome]:
+def _load_sources_with_bar(
+    db: Store, sources: Sources, force: bool, check: LoadValidation | None, columns: tuple[Any, ...]
+) -> list[FileOutcome]:
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         bar = progress.add_task("loading", total=sum(_size(source) for source, _ in sources))
         return load_sources(
             db,
             sources,
             force=force,
+            check=check or False,
             on_file=lambda source: progress.update(
                 bar, description=source.name if isinstance(source, Path) else source
             ),
@@ -150,6 +169,18 @@ def load(
     force: Annotated[
         bool, typer.Option("--force", help="Reload dumps even when their content did not change.")
     ] = False,
+    validate: Annotated[
+        bool,
+        typer.Option("--validate/--no-validate", help="Check each dump with the SHACL shapes before it is stored."),
+    ] = True,
+    accept_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--accept-invalid", help="Store dumps that have violations anyway; the catalog keeps their report."
+        ),
+    ] = False,
+    shapes: ShapesOption = None,
+    engine: EngineOption = "fast",
     store: StoreOption = None,
     base: BaseOption = None,
 ) -> None:
@@ -159,19 +190,50 @@ def load(
     dump; its format is detected (see `provml formats`) unless --format names it. A dump that fails to
     load is reported with its file and record and leaves the store as it was; the others still load.
 
+    Each dump is validated with the SHACL shapes (the shipped ones, plus --shapes) before it is stored:
+    a dump with violations is refused whole and its report printed; warnings are printed and kept.
+
     Example: provml load runs/ curation.jsonl
     """
     found = find_sources([source if loaders.is_uri(source) else Path(source) for source in sources], format)
+    check = _load_validation(shapes, engine, accept_invalid) if validate else None
     started = time.perf_counter()
     with _open(store, base) as db:
-        outcomes = _load_with_progress(db, found, force)
+        outcomes = _load_with_progress(db, found, force, check)
     seconds = time.perf_counter() - started
     out.print(_summary(outcomes, title=f"Loaded into {store or default_store_path()} in {seconds:.1f} s"))
+    _print_reports(outcomes)
     failed = [o for o in outcomes if o.error is not None]
     for outcome in failed:
         err.print(f"error: {outcome.error}", markup=False)
     if failed:
         raise typer.Exit(2)
+
+
+def _load_validation(shapes: list[Path] | None, engine: str, accept_invalid: bool) -> LoadValidation:
+    from provml.validation import LoadValidation, shipped_shapes
+
+    _check_engine(engine)
+    return LoadValidation(shipped_shapes(shapes or ()), engine=engine, accept_invalid=accept_invalid)
+
+
+def _check_engine(engine: str) -> None:
+    from provml.validation import ENGINES
+
+    if engine not in ENGINES:
+        raise InputError(f"unknown validation engine {engine!r}; use one of {', '.join(ENGINES)}")
+
+
+def _print_reports(outcomes: list[FileOutcome]) -> None:
+    """Print the validation report of each refused dump, and one line per dump stored with results."""
+    for outcome in outcomes:
+        if isinstance(outcome.error, ValidationError):
+            err.print(f"{outcome.path}: {outcome.error.report.text(limit=_REPORT_LIMIT)}\n", markup=False)
+            continue
+        report = outcome.result.report if outcome.result is not None else None
+        if report is not None and not report.conforms:
+            graph = outcome.result.graph  # type: ignore[union-attr]
+            err.print(f"note: {outcome.path}: {report.summary()}; see `provml validate --graph {graph}`", markup=False)
 
 
 @app.command()
@@ -255,6 +317,70 @@ def query(
             count += 1
     out.print(table)
     err.print(f"{count} row{'s' * (count != 1)}")
+
+
+# -- validate ------------------------------------------------------------------------------
+
+
+@app.command()
+def validate(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files or directories to validate instead of the store (read as `provml load` reads them)."
+        ),
+    ] = None,
+    graph: Annotated[
+        str | None,
+        typer.Option("--graph", "-g", help="Validate what one dump describes (its IRI or the file loaded into it)."),
+    ] = None,
+    shapes: ShapesOption = None,
+    engine: EngineOption = "fast",
+    format: Annotated[str, typer.Option("--format", help="text, turtle (a sh:ValidationReport) or json.")] = "text",
+    limit: Annotated[int, typer.Option(min=1, help="Results shown per shape and constraint in the text report.")] = 20,
+    allow_warnings: Annotated[
+        bool, typer.Option("--allow-warnings", help="Exit 0 when there are only warnings and infos.")
+    ] = False,
+    store: StoreOption = None,
+) -> None:
+    """Check the store, one dump, or files against the SHACL shapes; exit 0 if they conform, 1 if not.
+
+    The shipped shapes (see docs/shapes.md) check every PROV-ML class; --shapes adds your own. The
+    text report groups results by shape and constraint, with focus node, path, value and message.
+
+    Example: provml validate --graph runs/train-003.jsonl --format json
+    """
+    from provml.validation import validate as run_validation
+
+    if format not in ("text", "turtle", "json"):
+        raise InputError(f"unknown report format {format!r}; use text, turtle or json")
+    if files and graph is not None:
+        raise InputError("validate files or a graph of the store, not both")
+    _check_engine(engine)
+    rules = _load_validation(shapes, engine, False).shapes
+    if files:
+        db = Store()
+        outcomes = load_sources(db, find_sources(list(files)), check=False)
+        for outcome in outcomes:
+            if outcome.error is not None:
+                raise outcome.error
+    else:
+        db = _open(store)
+    with db:
+        focus = None
+        if graph is not None:
+            info = db.dump(_graph_of(db, graph))
+            if info is None:
+                raise InputError(f"no such dump graph: {graph} (see `provml graphs`)")
+            focus = [info.graph, *info.graphs]
+        report = run_validation(db, rules, engine=engine, focus_graphs=focus)
+    if format == "text":
+        out.print(report.text(limit=limit), markup=False)
+    else:
+        sys.stdout.write(report.turtle() if format == "turtle" else report.json() + "\n")
+    counts = report.counts()
+    if counts.get("Violation") or not (allow_warnings or report.conforms):
+        raise typer.Exit(1)
 
 
 # -- graphs, drop, export, stats -----------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 from provml import loaders
 from provml.errors import InputError, ProvmlError
 from provml.loaders import Source
-from provml.store import Dump, LoadResult, Store
+from provml.store import Dump, LoadCheck, LoadResult, Store
 
 
 @dataclass
@@ -104,13 +104,20 @@ def load_sources(
     sources: list[tuple[Source, loaders.Loader]],
     *,
     force: bool = False,
+    check: LoadCheck | bool | None = True,
     on_file: Callable[[Source], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
 ) -> list[FileOutcome]:
     """Load each source as one dump (its own graph); a source that fails does not stop the others.
 
-    ``on_file`` is told when a source starts being read, ``on_bytes`` how many bytes were read.
+    Each dump is validated before it commits: ``check`` True uses the shipped shapes
+    (:class:`~provml.validation.LoadValidation`), False skips validation. ``on_file`` is told when a
+    source starts being read, ``on_bytes`` how many bytes were read.
     """
+    if check is True:
+        from provml.validation import LoadValidation
+
+        check = LoadValidation()
     outcomes = {source_label(source): FileOutcome(source, loader.name) for source, loader in sources}
 
     def dumps() -> Iterator[Dump]:
@@ -126,7 +133,7 @@ def load_sources(
                 continue
             yield Dump(graph, content, label, loader.name, fingerprint)
 
-    for dump, result in store.load_many(dumps(), force=force):
+    for dump, result in store.load_many(dumps(), force=force, check=check or None):
         outcome = outcomes[dump.source]
         if isinstance(result, ProvmlError):
             outcome.error = result
@@ -136,7 +143,12 @@ def load_sources(
 
 
 def load_paths(
-    store: Store, paths: list[Source], *, format: str | None = None, force: bool = False
+    store: Store,
+    paths: list[Source],
+    *,
+    format: str | None = None,
+    force: bool = False,
+    check: LoadCheck | bool | None = True,
 ) -> list[FileOutcome]:
     """Find the loadable sources under ``paths`` and load them; see :func:`find_sources`, :func:`load_sources`."""
-    return load_sources(store, find_sources(paths, format), force=force)
+    return load_sources(store, find_sources(paths, format), force=force, check=check)

@@ -40,12 +40,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, Protocol
 
 import pyoxigraph as ox
 
 from provml import rdf
-from provml.errors import InputError, ProvmlError, QueryError, StoreError
+from provml.errors import InputError, ProvmlError, QueryError, StoreError, ValidationError
 from provml.ids import IriMinter
 from provml.rdf import Quad, RdfDocument
 from provml.vocab import PREFIXES, PROV, PROVML, RDF, sparql_prefixes
@@ -53,6 +53,7 @@ from provml.vocab import PREFIXES, PROV, PROVML, RDF, sparql_prefixes
 DEFAULT_STORE = "provml-store"
 CHUNK_QUADS = 100_000  # quads per bulk-load call: bounds the memory of Oxigraph's bulk loader
 SHARED_HELD = 10_000  # a dump's quads for the shared graph held in memory; more wait in a temporary file
+REPORT_RESULTS = 1000  # validation results of a dump kept in the catalog
 
 RESULT_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -69,6 +70,7 @@ RDF_FORMATS = {
     "rdfxml": ox.RdfFormat.RDF_XML,
 }
 _LOADING, _COMPLETE = "loading", "complete"
+_MEMBER = "urn:provml:member"  # a filter function: is the term in a set?
 _REPORT_BYTES = 1 << 20  # bytes read between two progress reports
 _PARSER_POSITION = re.compile(r"^Parser error (?:at|between) line [^:]*: ")  # the line is said apart
 
@@ -167,6 +169,7 @@ class LoadResult:
     shared_triples: int  # statements for the shared graph (past SHARED_HELD, repeats are counted too)
     replaced: bool = False
     skipped: bool = False
+    report: Any = None  # the validation report (provml.validation.ValidationReport) when the load was checked
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,15 @@ class Dump:
     source: str
     loader: str
     sha256: str
+
+
+class LoadCheck(Protocol):
+    """How loads are validated (:class:`provml.validation.LoadValidation`): a report for the subjects
+    of ``focus_graphs``, over the union of all graphs or the merge of ``graphs``."""
+
+    accept_invalid: bool
+
+    def __call__(self, store: Store, focus_graphs: list[str], graphs: list[str] | None) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -237,29 +249,42 @@ class Store:
         sha256: str,
         force: bool = False,
         on_chunk: Callable[[int], None] | None = None,
+        check: LoadCheck | None = None,
     ) -> LoadResult:
         """Load one dump's quads atomically into ``graph``, replacing what the graph held.
 
         Quads whose graph is the shared graph are added to it when the dump commits; all other
         quads go to ``graph``. A dump already loaded with the same ``sha256`` is skipped unless
-        ``force``. ``on_chunk`` is called with the number of quads written after each chunk.
+        ``force``. ``on_chunk`` is called with the number of quads written after each chunk; ``check``
+        validates the dump before it commits (see :meth:`load_many`).
         Raises the :class:`ProvmlError` that stopped the dump; the store is then as it was.
         """
-        ((_, outcome),) = self.load_many([Dump(graph, quads, source, loader, sha256)], force=force, on_chunk=on_chunk)
+        dump = Dump(graph, quads, source, loader, sha256)
+        ((_, outcome),) = self.load_many([dump], force=force, on_chunk=on_chunk, check=check)
         if isinstance(outcome, ProvmlError):
             raise outcome
         return outcome
 
     def load_many(
-        self, dumps: Iterable[Dump], *, force: bool = False, on_chunk: Callable[[int], None] | None = None
+        self,
+        dumps: Iterable[Dump],
+        *,
+        force: bool = False,
+        on_chunk: Callable[[int], None] | None = None,
+        check: LoadCheck | None = None,
     ) -> Iterator[tuple[Dump, LoadResult | ProvmlError]]:
         """Load dumps, each atomically into its own graph; yield each with its result or error.
 
         Small dumps are written together, up to :data:`CHUNK_QUADS` quads per bulk load, and
         committed together: per-dump writes would each force RocksDB to flush before the next
         bulk load. A dump that fails leaves nothing behind, and the others still load.
+        With ``check``, dumps read whole are validated before they commit, in the store as it will
+        be (the dumps' own triples, and the shared ones they bring, in the union of all graphs but
+        the versions they replace); a dump with violations is refused with a
+        :class:`ValidationError` unless ``check.accept_invalid``. The catalog keeps each dump's
+        counts of violations and warnings, and its report when it has results.
         """
-        batch = _Batch(self, on_chunk)
+        batch = _Batch(self, on_chunk, check)
         try:
             for dump in dumps:
                 if batch.holds(dump.graph):  # the same dump twice: commit the first before reading the second
@@ -291,10 +316,22 @@ class Store:
         query = f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g"
         return {row[0].value: int(row[1].value) for row in self._store.query(query)}
 
-    def _catalog_entry(self, graph: str, source: str, loader: str, sha256: str, triples: int) -> list[Quad]:
+    def _catalog_entry(self, load: _PendingLoad, triples: int) -> list[Quad]:
+        graph, source, loader, sha256 = load.dump.graph, load.dump.source, load.dump.loader, load.dump.sha256
         node, cat = f"<{graph}>", f"<{self.ids.catalog_graph}>"
         now = datetime.now(timezone.utc).replace(microsecond=0)
+        checked = []
+        if load.report is not None:
+            violations = len(load.report.violations)
+            checked += [
+                (node, f"<{PROVML.violationCount}>", rdf.integer(violations), cat),
+                (node, f"<{PROVML.warningCount}>", rdf.integer(len(load.report.results) - violations), cat),
+            ]
+            if load.report.results:
+                report = load.report.turtle(limit=REPORT_RESULTS)
+                checked.append((node, f"<{PROVML.validationReport}>", rdf.string(report), cat))
         return [
+            *checked,
             (node, f"<{RDF.type}>", f"<{PROVML.Dump}>", cat),
             (node, f"<{RDF.type}>", f"<{PROV.Bundle}>", cat),
             (node, f"<{PROVML.source}>", rdf.string(source), cat),
@@ -313,7 +350,7 @@ class Store:
             graph = load.dump.graph
             steps += [f"DELETE WHERE {{ GRAPH <{cat}> {{ <{target}> ?p ?o }} }}" for target in load.targets()]
             if load.spill is not None:
-                self._copy_to_shared(load.spill)
+                self._copy_spill(load.spill, ox.NamedNode(self.ids.shared_graph))
             steps.append(  # the named graphs the previous version of the dump brought
                 f"DELETE {{ GRAPH ?m {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{cat}> {{ <{graph}> <{PROVML.hasGraph}> ?m }}"
                 " GRAPH ?m { ?s ?p ?o } }"
@@ -323,9 +360,7 @@ class Store:
                     steps += [f"DROP SILENT GRAPH <{name}>", f"ADD SILENT GRAPH <{target}> TO GRAPH <{name}>"]
                     steps.append(f"DROP SILENT GRAPH <{target}>")
             steps.append(f"DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}")
-            entry = self._catalog_entry(
-                graph, load.dump.source, load.dump.loader, load.dump.sha256, load.triples(counts)
-            )
+            entry = self._catalog_entry(load, load.triples(counts))
             entry += [(f"<{graph}>", f"<{PROVML.hasGraph}>", f"<{name}>", f"<{cat}>") for name in load.members]
             data += [f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in (*load.shared, *entry)]
         steps.append(f"INSERT DATA {{\n{''.join(data)}}}")
@@ -333,11 +368,11 @@ class Store:
         for load in loads:
             load.close()
 
-    def _copy_to_shared(self, spill: IO[bytes]) -> None:
-        """Bulk-load spilled shared triples (N-Triples) into the shared graph, in chunks."""
+    def _copy_spill(self, spill: IO[bytes], graph: ox.NamedNode) -> None:
+        """Bulk-load spilled shared triples (N-Triples) into ``graph``, in chunks."""
         spill.seek(0)
-        shared, triples = ox.NamedNode(self.ids.shared_graph), ox.parse(input=spill, format=ox.RdfFormat.N_TRIPLES)
-        while chunk := [ox.Quad(t.subject, t.predicate, t.object, shared) for t in islice(triples, CHUNK_QUADS)]:
+        triples = ox.parse(input=spill, format=ox.RdfFormat.N_TRIPLES)
+        while chunk := [ox.Quad(t.subject, t.predicate, t.object, graph) for t in islice(triples, CHUNK_QUADS)]:
             self._store.bulk_extend(chunk)
 
     def _owner(self, graph: str) -> str | None:
@@ -633,7 +668,7 @@ class _CountingReader(io.RawIOBase):
         return n
 
 
-@dataclass
+@dataclass(eq=False)
 class _PendingLoad:
     """A dump being loaded: where its quads go, and how far it got."""
 
@@ -647,10 +682,16 @@ class _PendingLoad:
     spilled: int = 0
     marked: set[str] = field(default_factory=set)  # targets marked "loading" in the catalog (so they may hold quads)
     done: bool = False  # all its quads were read
+    shared_stage: str | None = None  # where its shared quads wait to be validated
+    report: Any = None  # its validation report
 
     def targets(self) -> list[str]:
-        """Return every graph this load writes."""
+        """Return every graph this load writes (its shared quads' stage aside)."""
         return [self.target, *self.members.values()]
+
+    def written(self) -> list[str]:
+        """Return every graph this load wrote, the stage of its shared quads included."""
+        return [*self.targets(), *([self.shared_stage] if self.shared_stage else [])]
 
     def triples(self, counts: dict[str, int]) -> int:
         """Return the dump's triple count: what its own graphs hold, not what it adds to the shared graph."""
@@ -665,8 +706,8 @@ class _PendingLoad:
 class _Batch:
     """Buffers the quads of consecutive dumps and writes them with one bulk load per chunk."""
 
-    def __init__(self, store: Store, on_chunk: Callable[[int], None] | None) -> None:
-        self.store, self.on_chunk = store, on_chunk
+    def __init__(self, store: Store, on_chunk: Callable[[int], None] | None, check: LoadCheck | None) -> None:
+        self.store, self.on_chunk, self.check = store, on_chunk, check
         self.lines: list[str] = []
         self.pending: list[_PendingLoad] = []
         self.shared_graph = f"<{store.ids.shared_graph}>"
@@ -769,11 +810,11 @@ class _Batch:
 
     def _mark(self, loads: list[_PendingLoad]) -> None:
         """Mark the graphs these loads are about to write as loading, so that a killed load can be undone."""
-        unmarked = [target for load in loads for target in load.targets() if target not in load.marked]
+        unmarked = [target for load in loads for target in load.written() if target not in load.marked]
         if unmarked:
             self.store._mark_loading(unmarked)
             for load in loads:
-                load.marked.update(load.targets())
+                load.marked.update(load.written())
 
     def flush(self) -> Iterator[tuple[Dump, LoadResult | ProvmlError]]:
         """Write the buffer, then commit every dump that was read whole."""
@@ -788,12 +829,101 @@ class _Batch:
         done = [load for load in self.pending if load.done]
         if not done:
             return
-        counts = self.store._counts([target for load in done for target in load.targets()])
-        self.store._commit(done, counts)
+        refused = self._validate(done) if self.check is not None else {}
+        for load in refused:
+            self._drop(load)
+        done = [load for load in done if load not in refused]
+        counts = self.store._counts([target for load in done for target in load.targets()]) if done else {}
+        if done:
+            self.store._commit(done, counts)
         self.pending = [load for load in self.pending if not load.done]  # before yielding: committed is final
         for load in done:
+            if load.shared_stage is not None:
+                self.store._discard(load.shared_stage)
             shared = len(load.shared) + load.spilled
-            yield load.dump, LoadResult(load.dump.graph, load.triples(counts), shared, replaced=load.replacing)
+            result = LoadResult(load.dump.graph, load.triples(counts), shared, load.replacing, report=load.report)
+            yield load.dump, result
+        for load, error in refused.items():
+            yield load.dump, error
+
+    def _validate(self, loads: list[_PendingLoad]) -> dict[_PendingLoad, ProvmlError]:
+        """Validate loads read whole, before they commit; return those refused, with their errors.
+
+        When one is refused the others are checked again without it: they may have leant on it.
+        """
+        assert self.check is not None
+        for load in loads:
+            self._stage_shared(load)
+        refused: dict[_PendingLoad, ProvmlError] = {}
+        remaining = list(loads)
+        while remaining:
+            focus = [graph for load in remaining for graph in load.written()]
+            report = self.check(self.store, focus, self._data_graphs(remaining))
+            for load, results in self._by_load(report, remaining).items():
+                load.report = type(report)(results, engine=report.engine, notes=report.notes)
+            newly = {
+                load: ValidationError(
+                    f"refused: {len(load.report.violations):,} violations of the SHACL shapes "
+                    "(--accept-invalid stores it anyway)",
+                    report=load.report,
+                    source=load.dump.source,
+                )
+                for load in remaining
+                if load.report.violations and not self.check.accept_invalid
+            }
+            if not newly:
+                break
+            refused.update(newly)
+            remaining = [load for load in remaining if load not in newly]
+        return refused
+
+    def _stage_shared(self, load: _PendingLoad) -> None:
+        """Write a load's shared quads to a graph of their own, so that validation sees them."""
+        if not load.shared and load.spill is None:
+            return
+        load.shared_stage = self._staging()
+        self._mark([load])
+        stage = ox.NamedNode(load.shared_stage)
+        held = ox.parse(
+            input="".join(f"{s} {p} {o} .\n" for s, p, o, _ in load.shared).encode(), format=ox.RdfFormat.N_TRIPLES
+        )
+        self.store._store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, stage) for t in held)
+        if load.spill is not None:
+            self.store._copy_spill(load.spill, stage)
+
+    def _data_graphs(self, loads: list[_PendingLoad]) -> list[str] | None:
+        """Return the graphs validation sees: None (all) unless a load replaces graphs it must not see."""
+        replaced = set()
+        for load in loads:
+            if load.replacing and (info := self.store.dump(load.dump.graph)) is not None:
+                replaced.update((info.graph, *info.graphs))
+        if not replaced:
+            return None
+        return [
+            g.value for g in self.store._store.named_graphs() if isinstance(g, ox.NamedNode) and g.value not in replaced
+        ]
+
+    def _by_load(self, report: Any, loads: list[_PendingLoad]) -> dict[_PendingLoad, list[Any]]:
+        """Share a report's results out to the loads whose graphs have their focus node as a subject."""
+        found: dict[_PendingLoad, list[Any]] = {load: [] for load in loads}
+        if len(loads) == 1:
+            found[loads[0]] = list(report.results)
+            return found
+        focus = {result.focus for result in report.results}
+        owner = {graph: load for load in loads for graph in load.written()}
+        rows = self.store.query(
+            f"SELECT DISTINCT ?s ?g WHERE {{ VALUES ?g {{ {' '.join(f'<{g}>' for g in owner)} }} "
+            f"GRAPH ?g {{ ?s ?p ?o }} FILTER(<{_MEMBER}>(?s)) }}",
+            union=False,
+            functions={_MEMBER: focus.__contains__},
+        )
+        subjects: dict[Term, set[_PendingLoad]] = {}
+        for subject, graph in rows:
+            subjects.setdefault(subject, set()).add(owner[graph.value])
+        for result in report.results:
+            for load in subjects.get(result.focus, ()):
+                found[load].append(result)
+        return found
 
     def _drop(self, load: _PendingLoad) -> None:
         """Forget a dump that failed: its lines in the buffer, and what of it was already written."""

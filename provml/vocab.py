@@ -154,6 +154,9 @@ class PROVML(_Namespace):
     loader: str
     tripleCount: str
     loadState: str
+    violationCount: str
+    warningCount: str
+    validationReport: str
 
 
 class PROV(_Namespace):

@@ -19,7 +19,7 @@ from provml.cli import app
 from provml.demo import best_run, plan_runs
 
 runner = CliRunner()
-COMMANDS = ["load", "query", "graphs", "drop", "export", "stats", "demo", "formats"]
+COMMANDS = ["load", "validate", "query", "graphs", "drop", "export", "stats", "demo", "formats"]
 
 
 def provml(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:

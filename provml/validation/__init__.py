@@ -19,7 +19,9 @@ the data, so that ``sh:class provml:LearningStageExecution`` accepts a ``provml:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 from rdflib import Graph
 
@@ -30,7 +32,16 @@ from provml.validation.report import ValidationReport, ValidationResult
 from provml.validation.shapes import Shapes
 
 ENGINES = ("fast", "pyshacl")
-__all__ = ["ENGINES", "Shapes", "ValidationReport", "ValidationResult", "ontology_graph", "shipped_shapes", "validate"]
+__all__ = [
+    "ENGINES",
+    "LoadValidation",
+    "Shapes",
+    "ValidationReport",
+    "ValidationResult",
+    "ontology_graph",
+    "shipped_shapes",
+    "validate",
+]
 
 
 @cache
@@ -42,9 +53,28 @@ def ontology_graph() -> Graph:
     return graph
 
 
-def shipped_shapes(extra: Iterable[str] = ()) -> Shapes:
+def shipped_shapes(extra: Iterable[str | Path] = ()) -> Shapes:
     """Return the shapes shipped in ``shapes/``, plus those of the ``extra`` files."""
-    return Shapes.from_files([*sorted(shapes_dir().glob("*.ttl")), *extra])
+    extra = tuple(extra)
+    return Shapes.from_files([*sorted(shapes_dir().glob("*.ttl")), *extra]) if extra else _shipped()
+
+
+@cache
+def _shipped() -> Shapes:
+    return Shapes.from_files(sorted(shapes_dir().glob("*.ttl")))
+
+
+@dataclass
+class LoadValidation:
+    """How loads are validated: which shapes, which engine, and whether a dump with violations is stored anyway."""
+
+    shapes: Shapes = field(default_factory=shipped_shapes)
+    engine: str = "fast"
+    accept_invalid: bool = False
+
+    def __call__(self, store: Store, focus_graphs: list[str], graphs: list[str] | None) -> ValidationReport:
+        """Validate what the graphs being loaded describe (see :func:`validate`)."""
+        return validate(store, self.shapes, engine=self.engine, focus_graphs=focus_graphs, graphs=graphs)
 
 
 def validate(

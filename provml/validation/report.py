@@ -130,8 +130,8 @@ class ValidationReport:
         """Return the report as JSON text."""
         return json.dumps(self.as_json(), indent=2, ensure_ascii=False)
 
-    def turtle(self) -> str:
-        """Return the report as a SHACL validation report graph in Turtle."""
+    def turtle(self, *, limit: int | None = None) -> str:
+        """Return the report as a SHACL validation report graph in Turtle (its first ``limit`` results)."""
         lines = [
             f"@prefix sh: <{SH}> .",
             "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .",
@@ -139,7 +139,7 @@ class ValidationReport:
             "[] a sh:ValidationReport ;",
             f'    sh:conforms "{str(self.conforms).lower()}"^^xsd:boolean',
         ]
-        for result in sorted(self.results, key=_order):
+        for result in sorted(self.results, key=_order)[:limit]:
             lines[-1] += " ;"
             lines += ["    sh:result [", "        a sh:ValidationResult ;", *_result_turtle(result), "    ]"]
         lines[-1] += " ."
