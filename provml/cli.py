@@ -57,6 +57,10 @@ EngineOption = Annotated[
         "--engine", help="fast (SHACL compiled to SPARQL over Oxigraph) or pyshacl (pySHACL, the full reference)."
     ),
 ]
+ValidateOption = Annotated[
+    bool,
+    typer.Option("--validate/--no-validate", help="Check each dump with the SHACL shapes before it is stored."),
+]
 _REPORT_LIMIT = 10  # results shown per shape and constraint in reports printed by load
 BaseOption = Annotated[
     str | None,
@@ -169,10 +173,7 @@ def load(
     force: Annotated[
         bool, typer.Option("--force", help="Reload dumps even when their content did not change.")
     ] = False,
-    validate: Annotated[
-        bool,
-        typer.Option("--validate/--no-validate", help="Check each dump with the SHACL shapes before it is stored."),
-    ] = True,
+    validate: ValidateOption = True,
     accept_invalid: Annotated[
         bool,
         typer.Option(
@@ -493,6 +494,7 @@ def consume(
     ] = None,
     batch: Annotated[int, typer.Option(min=1, help="Events per batch, each loaded atomically as one dump.")] = 10_000,
     once: Annotated[bool, typer.Option("--once", help="Stop when no new event comes, instead of waiting.")] = False,
+    validate: ValidateOption = True,
     store: StoreOption = None,
     base: BaseOption = None,
 ) -> None:
@@ -517,7 +519,10 @@ def consume(
             out.print(f"{outcome.first}..{outcome.last}: {outcome.events:,} events, {done}", markup=False)
 
     with _open(store, base) as db:
-        total = consume_stream(db, uri, group=group, consumer=consumer, batch=batch, idle_exit=once, on_batch=report)
+        check = _load_validation(None, "fast", False) if validate else None
+        total = consume_stream(
+            db, uri, group=group, consumer=consumer, batch=batch, idle_exit=once, on_batch=report, check=check
+        )
     out.print(
         f"consumed {total.batches:,} batches: {total.events:,} events, {total.triples:,} triples stored, "
         f"{total.dead_lettered:,} events moved to {dead}",
@@ -551,7 +556,8 @@ def demo(
     files = write_lifecycle(directory, runs=runs, epochs=epochs)
     out.print(f"Wrote {len(files)} event files to {directory}/")
     with _open(store) as db:
-        outcomes = _load_with_progress(db, [(path, loaders.get("events")) for path in files], force=False)
+        check = _load_validation(None, "fast", False)
+        outcomes = _load_with_progress(db, [(path, loaders.get("events")) for path in files], False, check)
         for outcome in outcomes:
             if outcome.error is not None:
                 raise outcome.error
@@ -577,6 +583,7 @@ def serve(
         str | None,
         typer.Option(envvar="PROVML_TOKEN", help="Bearer token that writes (ingest) need; without one, read-only."),
     ] = None,
+    validate: ValidateOption = True,
     store: StoreOption = None,
 ) -> None:
     """Serve the store over HTTP: /health, and /ingest for the capture client's HTTP transport.
@@ -589,7 +596,8 @@ def serve(
 
     db = _open(store)
     err.print(f"provml serving {db.path} on http://{host}:{port} ({'writable with a token' if token else 'read-only'})")
-    uvicorn.run(create_app(db, token=token), host=host, port=port, log_level="warning")
+    check = _load_validation(None, "fast", False) if validate else None
+    uvicorn.run(create_app(db, token=token, check=check), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

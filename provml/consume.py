@@ -29,7 +29,7 @@ from provml.events import check_record
 from provml.ids import IriMinter, segment
 from provml.loaders.events import event_quads
 from provml.rdf import Quad
-from provml.store import Dump, LoadResult, Store
+from provml.store import Dump, LoadCheck, LoadResult, Store
 
 READ_MARGIN_SECONDS = 10.0  # how much longer than a blocking read the socket waits for its answer
 Entry = tuple[str, dict[bytes, bytes]]  # a stream message: its id and fields
@@ -135,6 +135,7 @@ def consume(
     max_batches: int | None = None,
     idle_exit: bool = False,
     on_batch: Callable[[BatchOutcome], None] | None = None,
+    check: LoadCheck | None = None,
 ) -> ConsumeReport:
     """Load the events of the Redis stream ``uri`` into ``store``, ``batch`` events per dump.
 
@@ -142,6 +143,8 @@ def consume(
     stream if absent. Stops after ``max_batches`` batches, when a read waiting ``block_ms`` finds
     nothing new (``idle_exit``), or after the batch in hand on SIGINT or SIGTERM (a second one
     interrupts at once; an interrupted load leaves nothing). ``on_batch`` is told of each batch.
+    ``check`` validates each batch before it is stored (see :meth:`Store.load_many`); a batch it
+    refuses goes to the dead-letter stream like a malformed one.
     Raises :class:`ProvmlError` if the server cannot be reached or refuses a command.
     """
     client, stream = connect(uri, timeout=block_ms / 1000 + READ_MARGIN_SECONDS)
@@ -156,21 +159,24 @@ def consume(
                 if idle_exit:
                     break
                 continue
-            outcome = _load(store, reader, entries, destination)
+            outcome = _load(store, reader, entries, destination, check)
             report.add(outcome)
             if on_batch is not None:
                 on_batch(outcome)
     return report
 
 
-def _load(store: Store, reader: _Consumer, entries: list[Entry], destination: str) -> BatchOutcome:
+def _load(
+    store: Store, reader: _Consumer, entries: list[Entry], destination: str, check: LoadCheck | None
+) -> BatchOutcome:
     """Load one batch as one dump; acknowledge it once stored, else move it to the dead-letter stream."""
     first, last = entries[0][0], entries[-1][0]
     messages = [(message_id, fields.get(b"event")) for message_id, fields in entries]
     graph = f"{store.ids.base}graph/stream/{segment(reader.stream)}/{segment(first)}/{segment(last)}"
     digest = hashlib.sha256(b"\n".join(line or b"" for _, line in messages)).hexdigest()
     quads = stream_quads(messages, store.ids, graph, reader.stream)
-    ((_, result),) = store.load_many([Dump(graph, quads, f"{destination} {first}..{last}", "events", digest)])
+    dump = Dump(graph, quads, f"{destination} {first}..{last}", "events", digest)
+    ((_, result),) = store.load_many([dump], check=check)
     if isinstance(result, ProvmlError):
         reader.dead_letter(entries, result)
         return BatchOutcome(first, last, len(entries), error=result)

@@ -22,17 +22,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from provml.errors import ProvmlError
+from provml.errors import ProvmlError, ValidationError
 from provml.events import read_lines
 from provml.ids import segment
 from provml.loaders.events import event_quads
-from provml.store import Dump, Store
+from provml.store import Dump, LoadCheck, Store
 
 MAX_BODY_BYTES = 64 << 20
 
 
-def create_app(store: Store, *, token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    """Return the FastAPI application serving ``store``; writes need ``token`` (none: read-only)."""
+def create_app(
+    store: Store, *, token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES, check: LoadCheck | None = None
+) -> FastAPI:
+    """Return the FastAPI application serving ``store``; writes need ``token`` (none: read-only).
+    ``check`` validates each ingested batch before it is stored; a batch it refuses gets a 422."""
     writing = threading.Lock()  # one load at a time: the store's batches are not shared between threads
 
     @asynccontextmanager
@@ -77,10 +80,12 @@ def create_app(store: Store, *, token: str | None = None, max_body_bytes: int = 
 
         def load() -> object:
             with writing:
-                ((_, outcome),) = list(store.load_many([dump]))
+                ((_, outcome),) = list(store.load_many([dump], check=check))
             return outcome
 
         result = await run_in_threadpool(load)
+        if isinstance(result, ValidationError):
+            return JSONResponse({"error": str(result), "report": result.report.as_json()}, 422)
         if isinstance(result, ProvmlError):
             return JSONResponse({"error": str(result)}, 422)
         status = "unchanged" if result.skipped else "loaded"
