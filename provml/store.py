@@ -506,7 +506,7 @@ class Store:
             return QueryResult(self._store.query(sparql, **options))
         except SyntaxError as error:
             raise QueryError(f"invalid SPARQL query: {error}") from None
-        except OSError as error:
+        except (OSError, RuntimeError) as error:  # RuntimeError: a pre-bound variable the query does not project
             raise QueryError(f"query failed: {error}") from None
 
     def update(self, sparql: str) -> None:

@@ -165,7 +165,7 @@ class Shapes:
     def _declared_parameters(self) -> dict[URIRef, str]:
         """Return the parameters of SPARQL-based constraint components declared in the shapes graph."""
         graph, found = self.graph, {}
-        for component in graph.subjects(RDF.type, SHACL.ConstraintComponent):
+        for component in set(graph.subjects(SHACL.parameter, None)):  # typed sh:ConstraintComponent or a subclass
             for parameter in graph.objects(component, SHACL.parameter):
                 path = graph.value(parameter, SHACL.path)
                 if isinstance(path, URIRef):
