@@ -72,6 +72,9 @@ class LoadValidation:
     engine: str = "fast"
     accept_invalid: bool = False
 
+    def __post_init__(self) -> None:
+        _check_engine(self.engine)
+
     def __call__(self, store: Store, focus_graphs: list[str], graphs: list[str] | None) -> ValidationReport:
         """Validate what the graphs being loaded describe (see :func:`validate`)."""
         return validate(store, self.shapes, engine=self.engine, focus_graphs=focus_graphs, graphs=graphs)
@@ -93,8 +96,7 @@ def validate(
     the PROV-ML class hierarchy counts as data: an instance of a subclass is an instance of the class.
     Raises :class:`ShapeError` when the shapes cannot be used.
     """
-    if engine not in ENGINES:
-        raise ShapeError(f"unknown validation engine {engine!r}; use one of {', '.join(ENGINES)}")
+    _check_engine(engine)
     shapes = shapes if shapes is not None else shipped_shapes()
     focus = list(focus_graphs) if focus_graphs is not None else None
     data = list(graphs) if graphs is not None else None
@@ -106,3 +108,8 @@ def validate(
     from provml.validation.sparql_engine import validate_with_sparql
 
     return validate_with_sparql(store, shapes, focus_graphs=focus, graphs=data, ontology=ontology)
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise ShapeError(f"unknown validation engine {engine!r}; use one of {', '.join(ENGINES)}")

@@ -115,9 +115,7 @@ def value_test(component: str, params: dict[str, Any], scope: Scope) -> str | No
     if name == "In":
         members = " || ".join(f"sameTerm(?value, {term(member)})" for member in params["in"])
         return f"!({members or 'false'})"
-    if name == "Class":
-        return None  # needs the class's subclasses: see class_test
-    return None
+    return None  # sh:class needs the class's subclasses: see class_test
 
 
 def class_test(classes: list[str]) -> str:

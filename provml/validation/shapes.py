@@ -80,6 +80,17 @@ class Constraint:
     params: dict[str, Any]
     source: str | None = None  # the sh:sparql constraint node, reported as sh:sourceConstraint
 
+    def shapes(self) -> Iterator[Shape]:
+        """Yield the shapes this constraint checks value nodes against (sh:node, sh:and... members);
+        the siblings of a qualified value shape are only compared with, not referred to."""
+        for key, value in self.params.items():
+            if key == "siblings":
+                continue
+            if isinstance(value, Shape):
+                yield value
+            elif isinstance(value, list):
+                yield from (item for item in value if isinstance(item, Shape))
+
 
 @dataclass(eq=False)
 class Shape:
@@ -107,20 +118,12 @@ class Shape:
             yield shape
             stack.extend(shape.properties)
             for constraint in shape.constraints:
-                stack.extend(_shapes_in(constraint.params))
+                stack.extend(constraint.shapes())
 
     def message(self) -> str | None:
         """Return the shape's sh:message (English, or untagged, preferred), if any."""
         ranked = sorted(self.messages, key=lambda m: (m.language not in (None, "en"), str(m)))
         return str(ranked[0]) if ranked else None
-
-
-def _shapes_in(params: dict[str, Any]) -> Iterator[Shape]:
-    for value in params.values():
-        if isinstance(value, Shape):
-            yield value
-        elif isinstance(value, list):
-            yield from (item for item in value if isinstance(item, Shape))
 
 
 class Shapes:

@@ -52,7 +52,7 @@ def validate_with_sparql(
     for shape in fast:
         if not shape.deactivated:
             results += engine.validate(shape, _focus(shape, engine, focus_graphs))
-    report = ValidationReport(_unique(results), engine="fast")
+    report = ValidationReport(list(dict.fromkeys(results)), engine="fast")  # duplicates: same value by two paths
     if slow:
         from provml.validation.pyshacl_engine import validate_with_pyshacl
 
@@ -103,20 +103,8 @@ def _recursive(shape: Shape, trail: tuple[int, ...] = ()) -> bool:
     if id(shape) in trail or len(trail) > _MAX_DEPTH:
         return True
     trail = (*trail, id(shape))
-    referred = [*shape.properties]
-    for constraint in shape.constraints:
-        referred += [v for v in _shape_params(constraint)]
+    referred = [*shape.properties, *(other for constraint in shape.constraints for other in constraint.shapes())]
     return any(_recursive(other, trail) for other in referred)
-
-
-def _shape_params(constraint: Constraint) -> Iterator[Shape]:
-    for key, value in constraint.params.items():
-        if key == "siblings":
-            continue
-        if isinstance(value, Shape):
-            yield value
-        elif isinstance(value, list):
-            yield from (item for item in value if isinstance(item, Shape))
 
 
 def _focus(shape: Shape, engine: _Engine, focus_graphs: list[str] | None) -> str:
@@ -137,10 +125,6 @@ def _focus(shape: Shape, engine: _Engine, focus_graphs: list[str] | None) -> str
         graphs = " ".join(f"<{g}>" for g in focus_graphs)
         union += f" FILTER EXISTS {{ VALUES ?_g {{ {graphs} }} GRAPH ?_g {{ ?this ?_p ?_v }} }}"
     return f"{{ SELECT DISTINCT ?this WHERE {{ {union} }} }}"
-
-
-def _unique(results: Iterable[ValidationResult]) -> list[ValidationResult]:
-    return list(dict.fromkeys(results))
 
 
 @dataclass
@@ -235,7 +219,7 @@ class _Engine:
     def _set_component(self, shape: Shape, constraint: Constraint, scope: Scope, depth: int) -> list[ValidationResult]:
         """sh:node, sh:not, sh:and, sh:or, sh:xone: value nodes that (do not) conform to other shapes."""
         name = constraint.component.removeprefix(SH).removesuffix("ConstraintComponent")
-        others = list(_shape_params(constraint))
+        others = list(constraint.shapes())
         candidates = scope.value_nodes(depth)
         failing = [self.nonconforming(other, candidates, depth) for other in others]
         if name in ("Node", "And"):
