@@ -166,7 +166,10 @@ def test_eight_processes_sending_at_once_lose_nothing(server: Server, tmp_path: 
         "PROVML_TOKEN": TOKEN,
         "PROVML_SPILL": str(tmp_path / "spill"),
     }
-    processes = [subprocess.Popen([sys.executable, str(script), server.url, str(steps)], env=env) for _ in range(8)]
+    processes = [
+        subprocess.Popen([sys.executable, str(script), server.url, str(steps)], env={**env, "RANK": str(rank)})
+        for rank in range(8)
+    ]
     assert [p.wait(timeout=120) for p in processes] == [0] * 8
     assert not (tmp_path / "spill").exists(), "nothing should have been spilled"
     server.stop()

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from provml.capture import environment
 from provml.capture.digest import describe_data
 from provml.capture.telemetry import TelemetrySampler
-from provml.capture.transports import Transport, open_transport
+from provml.capture.transports import Transport, open_transport, process_rank
 from provml.errors import ProvmlError
 
 T = TypeVar("T")
@@ -180,12 +180,16 @@ class Workflow(_Scope):
         self._sampler: TelemetrySampler | None = None
         self._tokens: tuple[Any, Any] | None = None
         self._previous: tuple[Any, Any] = (None, None)
+        # the processes of a parallel job share one workflow execution: rank 0 (or a lone process) times it
+        self._owner = process_rank() in (None, "0")
 
     def __enter__(self) -> Workflow:
         fields = environment.environment_fields(self._seeds)
         self.hostname = fields.get("hostname") or "localhost"
         self._write({"hostname": self.hostname, **environment.host_record()})
-        record = {"type": "workflow", "workflow_id": self.workflow_id, "name": self.name, "started_at": time.time()}
+        record = {"type": "workflow", "workflow_id": self.workflow_id, "name": self.name}
+        if self._owner:
+            record["started_at"] = time.time()
         if self._campaign:
             record["campaign_id"] = self._campaign
         record.update(fields)
@@ -210,13 +214,9 @@ class Workflow(_Scope):
     ) -> None:
         if self._sampler is not None:
             self._sampler.stop()
-        end = {
-            "type": "workflow",
-            "workflow_id": self.workflow_id,
-            "ended_at": time.time(),
-            **_failure(exc_type, exc, tb),
-        }
-        self._write(end)
+        if self._owner:
+            end = {"type": "workflow", "workflow_id": self.workflow_id, "ended_at": time.time()}
+            self._write({**end, **_failure(exc_type, exc, tb)})
         self.transport.flush()
         if self._tokens is not None:
             _active_workflow.reset(self._tokens[0])
