@@ -1,4 +1,4 @@
-"""Shared fixtures: a small demo lifecycle written once per session, and stores to load it into."""
+"""Shared fixtures: a small demo lifecycle written once per session, stores to load it into, and helpers."""
 
 from __future__ import annotations
 
@@ -14,6 +14,20 @@ from provml.demo import write_lifecycle
 from provml.store import LoadResult, Store
 
 DEMO_RUNS, DEMO_EPOCHS = 12, 6
+SHAPES_CORPUS = Path(__file__).parent / "fixtures" / "shapes"  # valid/*.ttl and invalid/*.ttl
+# Flowcept reads its settings when imported: offline (no queue, no database), dumping its buffer on stop,
+# capturing CPU and memory telemetry and describing the machine.
+FLOWCEPT_SETTINGS = """\
+project:
+  db_flush_mode: offline
+  enrich_messages: true
+  dump_buffer: {enabled: true, path: flowcept_buffer.jsonl}
+log: {log_file_level: disable, log_stream_level: disable}
+telemetry_capture: {cpu: true, mem: true, machine_info: true}
+mq: {enabled: false}
+kv_db: {enabled: false}
+databases: {mongodb: {enabled: false}, lmdb: {enabled: false}}
+"""
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +48,13 @@ def load_file(store: Store, path: Path, *, force: bool = False) -> LoadResult:
         sha256=loaders.file_sha256(path),
         force=force,
     )
+
+
+def corpus_store(path: Path, graph: str = "urn:test:data") -> Store:
+    """Return an in-memory store holding a Turtle file of the shapes corpus in one graph."""
+    store = Store()
+    store.add_rdf(path, "turtle", graph=graph)
+    return store
 
 
 @pytest.fixture

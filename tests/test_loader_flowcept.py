@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import FLOWCEPT_SETTINGS
 
 from provml import loaders
 from provml.demo import write_lifecycle
@@ -21,20 +22,6 @@ from provml.store import Store
 
 pytest.importorskip("flowcept", reason='Flowcept is not installed (pip install "flowcept[telemetry]")')
 pytest.importorskip("cpuinfo", reason='Flowcept telemetry needs py-cpuinfo (pip install "flowcept[telemetry]")')
-
-# Flowcept reads its settings when imported: offline (no queue, no database), dumping its buffer on stop,
-# capturing CPU and memory telemetry and describing the machine.
-SETTINGS = """\
-project:
-  db_flush_mode: offline
-  enrich_messages: true
-  dump_buffer: {enabled: true, path: flowcept_buffer.jsonl}
-log: {log_file_level: disable, log_stream_level: disable}
-telemetry_capture: {cpu: true, mem: true, machine_info: true}
-mq: {enabled: false}
-kv_db: {enabled: false}
-databases: {mongodb: {enabled: false}, lmdb: {enabled: false}}
-"""
 
 # A toy training workflow of a campaign: sum_one -> mult_two -> train (two epochs, a Flowcept loop
 # inside it), then an evaluation that fails; the workflow is run for an agent and given a seed.
@@ -84,7 +71,7 @@ with open("objects.jsonl", "w") as out:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The directory of a real Flowcept run: its buffer file ``flowcept_buffer.jsonl`` and ``objects.jsonl``."""
     directory = tmp_path_factory.mktemp("flowcept")
-    (directory / "settings.yaml").write_text(SETTINGS)
+    (directory / "settings.yaml").write_text(FLOWCEPT_SETTINGS)
     (directory / "workflow.py").write_text(WORKFLOW)
     env = {**os.environ, "FLOWCEPT_SETTINGS_PATH": str(directory / "settings.yaml")}
     done = subprocess.run(
