@@ -31,6 +31,7 @@ _SET_COMPONENTS = {SH + f"{name}ConstraintComponent" for name in ("Node", "Not",
 _QUALIFIED = {SH + "QualifiedMinCountConstraintComponent", SH + "QualifiedMaxCountConstraintComponent"}
 _SUBCLASS = f"<{RDFS.subClassOf}>"
 _MAX_DEPTH = 8  # shapes nested deeper than this are handed to pySHACL
+_SMALL_FOCUS = 50_000  # quads in the focus graphs under which their nodes are listed before the targets
 _UNSUPPORTED = re.compile(r"\b(MINUS|SERVICE|VALUES)\b|\bAS\s+[?$]this\b", re.I)
 # what matters to the scope of $this in a query, strings and IRIs first so that their content is skipped
 _TOKENS = re.compile(
@@ -44,14 +45,16 @@ def validate_with_sparql(
     store: Store, shapes: Shapes, *, focus_graphs: list[str] | None, graphs: list[str] | None, ontology: bool
 ) -> ValidationReport:
     """Validate the store with the fast engine; see :func:`provml.validation.validate`."""
-    engine = _Engine(store, graphs, _hierarchy() if ontology else {})
+    engine = _Engine(store, graphs, _hierarchy() if ontology else {}, focus_graphs)
+    if focus_graphs is not None:
+        engine.small_focus = _quads_in(store, focus_graphs, _SMALL_FOCUS + 1) <= _SMALL_FOCUS
     fast, slow = [], []
     for shape in shapes.targeted():
         (slow if _unsupported(shape) else fast).append(shape)
     results = []
     for shape in fast:
-        if not shape.deactivated:
-            results += engine.validate(shape, _focus(shape, engine, focus_graphs))
+        if not shape.deactivated and (focus := engine.focus(shape)) is not None:
+            results += engine.validate(shape, focus)
     report = ValidationReport(list(dict.fromkeys(results)), engine="fast")  # duplicates: same value by two paths
     if slow:
         from provml.validation.pyshacl_engine import validate_with_pyshacl
@@ -107,24 +110,36 @@ def _recursive(shape: Shape, trail: tuple[int, ...] = ()) -> bool:
     return any(_recursive(other, trail) for other in referred)
 
 
-def _focus(shape: Shape, engine: _Engine, focus_graphs: list[str] | None) -> str:
-    """Return the pattern binding a targeted shape's focus nodes to ``?this``."""
-    branches = []
+def _branches(shape: Shape, engine: _Engine) -> list[tuple[str | None, str]]:
+    """Return, per target of a shape, the class it targets (if a class target) and the pattern binding ``?this``."""
+    branches: list[tuple[str | None, str]] = []
     for kind, value in shape.targets:
         if kind == "node":
-            branches.append(f"VALUES ?this {{ {sparql.term(value)} }}")
+            branches.append((None, f"VALUES ?this {{ {sparql.term(value)} }}"))
         elif kind == "class":
             classes = " ".join(f"<{c}>" for c in engine.instances_of(str(value)))
-            branches.append(f"VALUES ?_t {{ {classes} }} ?this {RDF_TYPE} ?_t .")
+            branches.append((str(value), f"VALUES ?_t {{ {classes} }} ?this {RDF_TYPE} ?_t ."))
         elif kind == "subjectsOf":
-            branches.append(f"?this {sparql.term(value)} ?_o .")
+            branches.append((None, f"?this {sparql.term(value)} ?_o ."))
         elif kind == "objectsOf":
-            branches.append(f"?_s {sparql.term(value)} ?this .")
-    union = " UNION ".join(f"{{ {branch} }}" for branch in branches)
-    if focus_graphs is not None:
-        graphs = " ".join(f"<{g}>" for g in focus_graphs)
-        union += f" FILTER EXISTS {{ VALUES ?_g {{ {graphs} }} GRAPH ?_g {{ ?this ?_p ?_v }} }}"
-    return f"{{ SELECT DISTINCT ?this WHERE {{ {union} }} }}"
+            branches.append((None, f"?_s {sparql.term(value)} ?this ."))
+    return branches
+
+
+def _union(patterns: Iterable[str]) -> str:
+    return " UNION ".join(f"{{ {pattern} }}" for pattern in patterns)
+
+
+def _in_graphs(graphs: Iterable[str], subject: str = "?this") -> str:
+    """Return the pattern binding ``subject`` to the subject of each quad of the named graphs."""
+    return f"VALUES ?_g {{ {' '.join(f'<{g}>' for g in graphs)} }} GRAPH ?_g {{ {subject} ?_p ?_v }}"
+
+
+def _quads_in(store: Store, graphs: list[str], limit: int) -> int:
+    """Return how many quads the named graphs hold, counting no further than ``limit``."""
+    quads = f"SELECT * WHERE {{ {_in_graphs(graphs, '?_s')} }} LIMIT {limit}"
+    ((count,),) = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {{ {quads} }} }}").rows()
+    return int(count.value)
 
 
 @dataclass
@@ -134,7 +149,10 @@ class _Engine:
     store: Store
     graphs: list[str] | None
     hierarchy: dict[str, frozenset[str]]
+    focus_graphs: list[str] | None = None  # focus nodes are the subjects of these graphs (all nodes if None)
+    small_focus: bool = False  # the focus graphs hold few quads: focus nodes are listed
     _classes: dict[str, list[str]] = field(default_factory=dict)
+    _types: dict[Term, set[str]] | None = None
 
     def query(self, text: str, members: set[Term] | None = None) -> list[tuple[Term | None, ...]]:
         """Run a SELECT over the data (the union of graphs, or the merge of ``graphs``); ``members`` is
@@ -142,6 +160,47 @@ class _Engine:
         which a query cannot name)."""
         functions = {_MEMBER: members.__contains__} if members is not None else None
         return self.store.query(text, graphs=self.graphs, functions=functions).rows()
+
+    def focus(self, shape: Shape) -> str | None:
+        """Return the pattern binding a targeted shape's focus nodes to ``?this``, or None if it has none.
+
+        Focus nodes are restricted to the subjects of the focus graphs, if any. When those hold few quads,
+        the focus nodes are listed (``VALUES``), so that each query starts from them, not from every value
+        of the paths it follows: Oxigraph plans a join with a sub-query from both ends."""
+        branches = _branches(shape, self)
+        if self.focus_graphs is not None and self.small_focus:
+            return self._listed_focus(branches, _in_graphs(self.focus_graphs))
+        union = _union(pattern for _, pattern in branches)
+        if self.focus_graphs is not None:  # each target's node looked up in the focus graphs: cheaper than listing
+            union += f" FILTER EXISTS {{ {_in_graphs(self.focus_graphs)} }}"
+        pattern = f"{{ SELECT DISTINCT ?this WHERE {{ {union} }} }}"
+        return pattern if self.store.query(f"ASK {{ {pattern} }}", graphs=self.graphs) else None
+
+    def _listed_focus(self, branches: list[tuple[str | None, str]], graphs: str) -> str | None:
+        """Return ``VALUES ?this`` listing the focus nodes in the focus graphs (a pattern if one is blank)."""
+        nodes: set[Term] = set()
+        for cls, pattern in branches:
+            if cls is None:
+                nodes |= self._nodes(f"{graphs} {pattern}")
+            else:
+                classes = set(self.instances_of(cls))
+                nodes |= {node for node, types in self._focus_types().items() if types & classes}
+        if not nodes:
+            return None
+        if any(node.kind != "iri" for node in nodes):  # a blank node cannot be written in a query
+            return f"{{ SELECT DISTINCT ?this WHERE {{ {_union(f'{graphs} {p}' for _, p in branches)} }} }}"
+        return f"VALUES ?this {{ {' '.join(f'<{node.value}>' for node in sorted(nodes, key=lambda n: n.value))} }}"
+
+    def _focus_types(self) -> dict[Term, set[str]]:
+        """Return the classes of each subject of the (few quads of the) focus graphs."""
+        if self._types is None:
+            subjects = _in_graphs(self.focus_graphs or (), "?s")
+            rows = self.query(f"SELECT DISTINCT ?s ?t WHERE {{ {subjects} ?s {RDF_TYPE} ?t }}")
+            self._types = {}
+            for node, cls in rows:
+                if node is not None and cls is not None:
+                    self._types.setdefault(node, set()).add(cls.value)
+        return self._types
 
     def instances_of(self, cls: str) -> list[str]:
         """Return the classes whose instances are SHACL instances of ``cls``: its subclasses in the
