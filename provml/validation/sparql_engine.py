@@ -32,6 +32,7 @@ _QUALIFIED = {SH + "QualifiedMinCountConstraintComponent", SH + "QualifiedMaxCou
 _SUBCLASS = f"<{RDFS.subClassOf}>"
 _MAX_DEPTH = 8  # shapes nested deeper than this are handed to pySHACL
 _SMALL_FOCUS = 50_000  # quads in the focus graphs under which their nodes are listed before the targets
+_LISTED = 2_000  # nodes a query lists (VALUES) rather than testing each row for them
 _UNSUPPORTED = re.compile(r"\b(MINUS|SERVICE|VALUES)\b|\bAS\s+[?$]this\b", re.I)
 # what matters to the scope of $this in a query, strings and IRIs first so that their content is skipped
 _TOKENS = re.compile(
@@ -135,6 +136,14 @@ def _in_graphs(graphs: Iterable[str], subject: str = "?this") -> str:
     return f"VALUES ?_g {{ {' '.join(f'<{g}>' for g in graphs)} }} GRAPH ?_g {{ {subject} ?_p ?_v }}"
 
 
+def _members(variable: str, nodes: set[Term]) -> str:
+    """Return a pattern keeping the rows whose ``variable`` is one of ``nodes``: a few are listed, so that
+    the query starts from them; many, or a blank node, are tested row by row by ``<urn:provml:member>``."""
+    if len(nodes) > _LISTED or any(node.kind == "bnode" for node in nodes):  # a blank node cannot be written
+        return f"FILTER(<{_MEMBER}>({variable}))"
+    return f"VALUES {variable} {{ {' '.join(sorted(render(node) for node in nodes))} }}"
+
+
 def _quads_in(store: Store, graphs: list[str], limit: int) -> int:
     """Return how many quads the named graphs hold, counting no further than ``limit``."""
     quads = f"SELECT * WHERE {{ {_in_graphs(graphs, '?_s')} }} LIMIT {limit}"
@@ -153,6 +162,7 @@ class _Engine:
     small_focus: bool = False  # the focus graphs hold few quads: focus nodes are listed
     _classes: dict[str, list[str]] = field(default_factory=dict)
     _types: dict[Term, set[str]] | None = None
+    _nonconforming: dict[tuple[int, str], set[Term]] = field(default_factory=dict)
 
     def query(self, text: str, members: set[Term] | None = None) -> list[tuple[Term | None, ...]]:
         """Run a SELECT over the data (the union of graphs, or the merge of ``graphs``); ``members`` is
@@ -177,7 +187,8 @@ class _Engine:
         return pattern if self.store.query(f"ASK {{ {pattern} }}", graphs=self.graphs) else None
 
     def _listed_focus(self, branches: list[tuple[str | None, str]], graphs: str) -> str | None:
-        """Return ``VALUES ?this`` listing the focus nodes in the focus graphs (a pattern if one is blank)."""
+        """Return ``VALUES ?this`` listing the focus nodes in the focus graphs (a pattern if they are many,
+        or one is a blank node)."""
         nodes: set[Term] = set()
         for cls, pattern in branches:
             if cls is None:
@@ -187,9 +198,9 @@ class _Engine:
                 nodes |= {node for node, types in self._focus_types().items() if types & classes}
         if not nodes:
             return None
-        if any(node.kind != "iri" for node in nodes):  # a blank node cannot be written in a query
+        if len(nodes) > _LISTED or any(node.kind == "bnode" for node in nodes):
             return f"{{ SELECT DISTINCT ?this WHERE {{ {_union(f'{graphs} {p}' for _, p in branches)} }} }}"
-        return f"VALUES ?this {{ {' '.join(f'<{node.value}>' for node in sorted(nodes, key=lambda n: n.value))} }}"
+        return _members("?this", nodes)
 
     def _focus_types(self) -> dict[Term, set[str]]:
         """Return the classes of each subject of the (few quads of the) focus graphs."""
@@ -230,18 +241,18 @@ class _Engine:
         return results
 
     def nonconforming(self, shape: Shape, focus: str, depth: int) -> set[Term]:
-        """Return the nodes bound by ``focus`` that do not conform to ``shape``."""
-        return {result.focus for result in self.validate(shape, focus, depth + 1)}
+        """Return the nodes bound by ``focus`` that do not conform to ``shape`` (asked once per validation:
+        shapes that several shapes refer to are checked on the same nodes again)."""
+        key = (id(shape), focus)
+        if key not in self._nonconforming:
+            self._nonconforming[key] = {result.focus for result in self.validate(shape, focus, depth + 1)}
+        return self._nonconforming[key]
 
     def _value_tests(self, shape: Shape, scope: Scope) -> Iterator[ValidationResult]:
         """Run every value-by-value constraint of a shape in one query."""
         tests = []
         for constraint in shape.constraints:
-            if constraint.component == SH + "ClassConstraintComponent":
-                test = sparql.class_test(self.instances_of(str(constraint.params["class"])))
-            else:
-                test = sparql.value_test(constraint.component, constraint.params, scope)
-            if test is not None:
+            if (test := self._test(constraint, scope)) is not None:
                 tests.append((constraint, test))
         if not tests:
             return
@@ -254,8 +265,39 @@ class _Engine:
                 if flag is None or flag.value == "true":
                     yield self._result(shape, constraint, row[0], row[1])
 
+    def _test(self, constraint: Constraint, scope: Scope) -> str | None:
+        """Return the expression true when ``?value`` breaks the constraint, if it is tested value by value:
+        the value components, sh:class, and sh:node, sh:not, sh:and and sh:or of shapes that are."""
+        component = constraint.component
+        if component == SH + "ClassConstraintComponent":
+            return sparql.class_test(self.instances_of(str(constraint.params["class"])))
+        if component not in _SET_COMPONENTS - {SH + "XoneConstraintComponent"}:
+            return sparql.value_test(component, constraint.params, scope)
+        broken = [self._broken(other) for other in constraint.shapes()]
+        if any(test is None for test in broken):
+            return None
+        if component == SH + "NotConstraintComponent":
+            return f"!{broken[0]}"
+        if component == SH + "OrConstraintComponent":  # broken when every shape is
+            return f"({' && '.join(broken)})" if broken else "true"
+        return f"({' || '.join(broken)})" if broken else "false"  # sh:node, sh:and: broken when any shape is
+
+    def _broken(self, shape: Shape) -> str | None:
+        """Return the expression true when ``?value`` does not conform to ``shape``, if the shape tests its
+        focus node alone, value by value (a node shape of datatypes, ranges, classes...)."""
+        if shape.deactivated:
+            return "false"
+        if shape.path is not None or shape.properties:
+            return None
+        tests = [self._test(constraint, Scope("")) for constraint in shape.constraints]
+        if any(test is None for test in tests):
+            return None
+        return f"({' || '.join(f'COALESCE({test}, true)' for test in tests)})" if tests else "false"
+
     def _constraint(self, shape: Shape, constraint: Constraint, scope: Scope, depth: int) -> list[ValidationResult]:
         component = constraint.component
+        if self._test(constraint, scope) is not None:
+            return []  # run by _value_tests
         if component in _SET_COMPONENTS:
             return self._set_component(shape, constraint, scope, depth)
         if component in _QUALIFIED:
@@ -293,7 +335,7 @@ class _Engine:
                 bad = {node for node in nodes if sum(node not in f for f in failing) != 1}
         if not bad:
             return []
-        text = f"SELECT ?this ?value WHERE {{ {scope.focus} {scope.values()} FILTER(<{_MEMBER}>(?value)) }}"
+        text = f"SELECT ?this ?value WHERE {{ {scope.focus} {scope.values()} {_members('?value', bad)} }}"
         return [self._result(shape, constraint, this, value) for this, value in self.query(text, bad)]
 
     def _qualified(self, shape: Shape, constraint: Constraint, scope: Scope, depth: int) -> list[ValidationResult]:
