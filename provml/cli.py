@@ -22,7 +22,7 @@ from provml import __version__, loaders
 from provml.errors import InputError, ProvmlError, ProvmlWarning, ValidationError
 from provml.ids import IriMinter
 from provml.loading import FileOutcome, find_sources, load_sources
-from provml.store import RDF_FORMATS, RESULT_FORMATS, Store, Term, default_store_path
+from provml.store import RDF_FORMATS, RESULT_FORMATS, DumpInfo, Store, Term, default_store_path
 from provml.vocab import PREFIXES
 
 if TYPE_CHECKING:
@@ -386,17 +386,36 @@ def _graph_of(db: Store, graph: str) -> str:
 
 @app.command()
 def graphs(store: StoreOption = None) -> None:
-    """List the loaded dumps: graph (and the named graphs its input brought), source, loader, triple count, time.
+    """List the loaded dumps: graph (and the named graphs its input brought), source, loader, triple count,
+    SHACL validation at load (violations and warnings, "-" if loaded without), time.
 
     Example: provml graphs
     """
     with _open(store) as db:
         dumps = db.dumps()
-    table = Table("graph", "source", "loader", "triples", "loaded at")
+    table = Table("graph", "source", "loader", "triples", "shapes", "loaded at")
     for d in dumps:
         named = "".join(f"\n  + {escape(name)}" for name in d.graphs)  # the named graphs its input brought
-        table.add_row(escape(d.graph) + named, escape(d.source), d.loader, f"{d.triples:,}", d.loaded_at)
+        table.add_row(
+            escape(d.graph) + named, escape(d.source), d.loader, f"{d.triples:,}", _validation(d), d.loaded_at
+        )
     out.print(table)
+
+
+def _validation(dump: DumpInfo) -> str:
+    """Describe a dump's validation at load: ``ok``, ``3 violations, 1 warning``, or ``-`` if not validated."""
+    if dump.violations is None:
+        return "-"
+    said = []
+    if dump.violations:
+        said.append(f"[red]{_plural(dump.violations, 'violation')}[/]")
+    if dump.warnings:
+        said.append(_plural(dump.warnings, "warning"))
+    return ", ".join(said) or "[green]ok[/]"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 @app.command()

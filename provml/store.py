@@ -195,7 +195,10 @@ class LoadCheck(Protocol):
 
 @dataclass(frozen=True)
 class DumpInfo:
-    """A catalog entry: one loaded dump; ``graphs`` are the named graphs its input named itself."""
+    """A catalog entry: one loaded dump; ``graphs`` are the named graphs its input named itself.
+
+    ``violations`` and ``warnings`` count the SHACL results of its validation at load, None if it was
+    loaded without."""
 
     graph: str
     source: str
@@ -204,6 +207,8 @@ class DumpInfo:
     loaded_at: str
     triples: int
     graphs: tuple[str, ...] = ()
+    violations: int | None = None
+    warnings: int | None = None
 
 
 class Store:
@@ -437,15 +442,26 @@ class Store:
     def dumps(self) -> list[DumpInfo]:
         """Return the catalog: every loaded dump, sorted by graph IRI."""
         query = f"""{sparql_prefixes()}
-        SELECT ?g ?source ?loader ?sha ?at ?n (GROUP_CONCAT(STR(?m); SEPARATOR=" ") AS ?members)
+        SELECT ?g ?source ?loader ?sha ?at ?n ?bad ?warned (GROUP_CONCAT(STR(?m); SEPARATOR=" ") AS ?members)
         WHERE {{ GRAPH <{self.ids.catalog_graph}> {{
             ?g provml:loadState "{_COMPLETE}" ; provml:source ?source ; provml:loader ?loader ;
                provml:sha256 ?sha ; prov:generatedAtTime ?at ; provml:tripleCount ?n
-            OPTIONAL {{ ?g provml:hasGraph ?m }} }} }}
-        GROUP BY ?g ?source ?loader ?sha ?at ?n ORDER BY ?g"""
+            OPTIONAL {{ ?g provml:hasGraph ?m }}
+            OPTIONAL {{ ?g provml:violationCount ?bad ; provml:warningCount ?warned }} }} }}
+        GROUP BY ?g ?source ?loader ?sha ?at ?n ?bad ?warned ORDER BY ?g"""
         return [
-            DumpInfo(g.value, source.value, loader.value, sha.value, at.value, int(n.value), _members(members))
-            for g, source, loader, sha, at, n, members in self._store.query(query)
+            DumpInfo(
+                g.value,
+                source.value,
+                loader.value,
+                sha.value,
+                at.value,
+                int(n.value),
+                _members(members),
+                _count(bad),
+                _count(warned),
+            )
+            for g, source, loader, sha, at, n, bad, warned, members in self._store.query(query)
         ]
 
     def dump(self, graph: str) -> DumpInfo | None:
@@ -465,6 +481,8 @@ class Store:
             values[PROV.generatedAtTime],
             int(values[PROVML.tripleCount]),
             tuple(sorted(members)),
+            int(values[PROVML.violationCount]) if PROVML.violationCount in values else None,
+            int(values[PROVML.warningCount]) if PROVML.warningCount in values else None,
         )
 
     def drop(self, graph: str) -> DumpInfo:
@@ -594,6 +612,10 @@ def _ox_function(function: Callable[..., bool]) -> Callable[..., ox.Literal]:
 
 def _members(concatenated: ox.Literal | None) -> tuple[str, ...]:
     return tuple(sorted(concatenated.value.split())) if concatenated is not None else ()
+
+
+def _count(literal: ox.Literal | None) -> int | None:
+    return int(literal.value) if literal is not None else None
 
 
 @contextmanager

@@ -177,6 +177,12 @@ def test_validate_command_exit_status_and_formats(tmp_path: Path, shapes_file: P
     result = runner.invoke(app, ["load", str(bad), *shapes])
     assert result.exit_code == 2 and "refused" in result.output and "at most 100" in result.output
     assert runner.invoke(app, ["load", str(bad), "--accept-invalid", *shapes]).exit_code == 0
+    listed = {
+        line.split("│")[2].strip(): line
+        for line in runner.invoke(app, ["graphs", *shapes[2:]]).output.splitlines()
+        if "│" in line and ".jsonl" in line
+    }
+    assert "violation" not in listed[str(good)] and "1 violation" in listed[str(bad)]
 
     whole = runner.invoke(app, ["validate", *shapes])
     assert whole.exit_code == 1 and "1 violation" in whole.output
@@ -210,3 +216,5 @@ def test_load_without_validation_stores_anything(tmp_path: Path, shapes_file: Pa
         ],
     )
     assert result.exit_code == 0, result.output
+    graphs = CliRunner().invoke(app, ["graphs", "--store", str(tmp_path / "s")])
+    assert "bad.jsonl" in graphs.output and "│ -" in graphs.output  # not validated

@@ -182,7 +182,8 @@ class _Engine:
             return self._listed_focus(branches, _in_graphs(self.focus_graphs))
         union = _union(pattern for _, pattern in branches)
         if self.focus_graphs is not None:  # each target's node looked up in the focus graphs: cheaper than listing
-            union += f" FILTER EXISTS {{ {_in_graphs(self.focus_graphs)} }}"
+            graphs = ", ".join(f"<{g}>" for g in self.focus_graphs)  # one index scan per node, however many graphs
+            union += f" FILTER EXISTS {{ GRAPH ?_g {{ ?this ?_p ?_v }} FILTER(?_g IN ({graphs})) }}"
         pattern = f"{{ SELECT DISTINCT ?this WHERE {{ {union} }} }}"
         return pattern if self.store.query(f"ASK {{ {pattern} }}", graphs=self.graphs) else None
 
