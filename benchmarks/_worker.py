@@ -6,10 +6,12 @@
     python _worker.py rdflib NQUADS                # rdflib Dataset.parse
     python _worker.py lineage SPEC_JSON            # lineage query latency on several stores
     python _worker.py capture REPEAT ROUNDS        # capture cost per log_metric and on a training loop
+    python _worker.py validate STORE ENGINE        # validate the store with the shipped shapes (fast, pyshacl)
 
 Load samples report ``seconds`` (timed after the imports), ``quads`` (None for rdflib),
 ``peak_rss_mb`` (this process's peak resident set when the timed work ends) and ``base_rss_mb``
-(its resident set after the imports, before the timed work).
+(its resident set after the imports, before the timed work). Validation samples report the same
+(``base_rss_mb`` with the store open) and a summary of the report (``validation.summary``).
 """
 
 from __future__ import annotations
@@ -142,6 +144,24 @@ def lineage(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def validate_sample(store: str, engine: str) -> dict[str, Any]:
+    """Time one validation of the whole store; the shapes and the ontology are read before the clock starts."""
+    from validation import summary
+
+    from provml.store import Store
+    from provml.validation import ontology_graph, shipped_shapes, validate
+
+    shapes = shipped_shapes()
+    ontology_graph()  # read once per process by either engine
+    with Store(store) as opened:
+        base = _rss_mb("VmRSS")
+        started = time.perf_counter()
+        report = validate(opened, shapes, engine=engine)
+        seconds = time.perf_counter() - started
+        peak = _rss_mb("VmHWM")
+    return {"seconds": seconds, "peak_rss_mb": peak, "base_rss_mb": base, **summary(report)}
+
+
 def main(argv: list[str]) -> None:
     method, *args = argv
     if method == "lineage":
@@ -150,6 +170,8 @@ def main(argv: list[str]) -> None:
         from capture import measure
 
         result = measure(int(args[0]), int(args[1]))
+    elif method == "validate":
+        result = validate_sample(*args)
     else:
         result = load_sample(method, args)
     print(json.dumps(result))

@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # 1M triples, 3 repeats (~5 min on 2 cores)
     python benchmarks/run.py --quick    # 100k triples, 2 repeats: a smoke test for CI
+    python benchmarks/run.py --only validation --output /tmp/bench.md   # some groups of sections only
 
 Load samples each run in a fresh interpreter (``_worker.py``), methods interleaved round-robin;
 tables report medians, the raw samples and ratios of medians taken in the same run.
@@ -28,6 +29,7 @@ from typing import Any
 import capture
 import data
 import loader_inputs
+import validation
 from _worker import QUERY_BUDGET_S, QUERY_SAMPLES, QUERY_WARMUPS
 
 from provml.demo import LINEAGE
@@ -39,6 +41,10 @@ BAR_LOAD_RATIO = 0.70  # provml triples/s >= 70% of bulk_load's
 BAR_RDF_RATIO = 0.80  # provml triples/s loading an RDF file >= 80% of bulk_load's for the same file
 BAR_MEMORY_RATIO = 2.0  # peak RSS at the target size < 2x the peak at a tenth of it
 BAR_LINEAGE_MS = 50.0  # lineage query p50 on the provml store
+BAR_VALIDATION_RATIO = 10.0  # pySHACL's validation time over the fast engine's, same store and shapes
+VALIDATION_BUDGET_S = 600.0  # a validation sample is killed after this (--validation-budget)...
+QUICK_VALIDATION_BUDGET_S = 15.0  # ...and with --quick
+GROUPS = ("loads", "capture", "validation")  # what --only chooses from: loads = sections 1 to 5
 NAIVE, SINGLE = "naive per-dump", "single default graph"
 
 
@@ -84,14 +90,17 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def worker(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run ``_worker.py`` with ``args`` in a fresh interpreter and return its JSON answer."""
+def worker(*args: str, env: dict[str, str] | None = None, timeout: float = SAMPLE_TIMEOUT_S) -> dict[str, Any]:
+    """Run ``_worker.py`` with ``args`` in a fresh interpreter and return its JSON answer.
+
+    Raises :class:`subprocess.TimeoutExpired` after ``timeout`` seconds, the worker killed.
+    """
     done = subprocess.run(
         [sys.executable, str(WORKER), *args],
         capture_output=True,
         text=True,
         cwd=HERE,
-        timeout=SAMPLE_TIMEOUT_S,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
     if done.returncode != 0:
@@ -121,6 +130,17 @@ def sample(method: Method, store: Path) -> None:
             raise AssertionError(f"{method.name}: {result['quads']} quads, earlier {method.quads}")
         method.quads = result["quads"]
     log(f"{method.name}: {result['seconds']:.2f} s, {result['peak_rss_mb']:.0f} MB")
+
+
+def validation_sample(store: Path, engine: str, budget: float) -> dict[str, Any] | None:
+    """Take one validation sample of ``engine``; None when it ran over ``budget`` seconds and was killed."""
+    try:
+        answer = worker("validate", str(store), engine, timeout=budget)
+    except subprocess.TimeoutExpired:
+        log(f"validation {engine}: killed after {budget:g} s")
+        return None
+    log(f"validation {engine}: {answer['seconds']:.2f} s, {answer['results']} results, {answer['peak_rss_mb']:.0f} MB")
+    return answer
 
 
 # -- report --------------------------------------------------------------------------------
@@ -371,6 +391,73 @@ def capture_section(result: dict[str, Any]) -> tuple[list[str], list[Bar]]:
     return [*lines, *(bar.line() for bar in bars), ""], bars
 
 
+def validation_row(quads: int, got: validation.Samples, pyshacl: validation.Samples) -> str:
+    """One row of the validation table: an engine's samples at one size, or why it has none."""
+    if not got.answers:
+        return f"| {quads:,} | {got.engine} | {got.stopped} | | | | | |"
+    first = got.answers[0]
+    counts = " / ".join(str(first["counts"].get(severity, 0)) for severity in ("Violation", "Warning", "Info"))
+    planted = len(validation.PLANTED_KINDS) * validation.PLANTED_PER_KIND
+    median = f"{got.median_s:.2f}" + (f" ({got.stopped})" if got.stopped else "")
+    compared = got is not pyshacl and got.finished and pyshacl.finished
+    versus = f"{pyshacl.median_s / got.median_s:.1f}x" if compared else ""
+    return (
+        f"| {quads:,} | {got.engine} | {median} | {versus} | {first['results']:,} ({counts}) "
+        f"| {first['planted_found']}/{planted} | {got.median_rss:.0f} | {samples(got.seconds, 2)} |"
+    )
+
+
+def validation_section(sizes: list[validation.Size], budget: float) -> tuple[list[str], Bar]:
+    """The validation-time table of both engines at each size; the bar is pySHACL's time over the fast engine's."""
+    lines = [
+        "## 7. Validation: the fast engine against pySHACL",
+        "",
+        "`provml.validation.validate(store, engine=E)` of the whole store with the shipped shapes (`shapes/*.ttl`).",
+        "Data: a demo lifecycle of each size loaded once into an on-disk store (`load_paths(..., check=False)`,",
+        f"not timed), plus a graph of {len(validation.PLANTED_KINDS) * validation.PLANTED_PER_KIND} planted nodes "
+        "that the shapes report (models not typed prov:Entity,",
+        "workflows without rdfs:label, datasets whose provml:domainConcept is a literal). One fresh subprocess",
+        "per sample, engines interleaved; time measured around `validate` only (imports, shapes and ontology",
+        "read before). `pyshacl` runs pySHACL on the same pyoxigraph store, which it copies to validate it with",
+        f"the ontology: the copy is part of its time. A sample that runs over {budget:g} s is killed and its",
+        "engine is not run at larger sizes, nor at a size where its last median, scaled linearly, is over that.",
+        "",
+        "| quads | engine | median s | pySHACL / fast | results (violations / warnings / infos) | planted found "
+        "| median peak RSS MB | samples s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for size in sizes:
+        lines += [validation_row(size.quads, got, size.engines["pyshacl"]) for got in size.engines.values()]
+    agree = {size_label(s.quads): s.same_results for s in sizes if s.same_results is not None}
+    lines += [
+        "",
+        "Same results from both engines in every sample (focus node, path, constraint component): "
+        + (", ".join(f"{'yes' if same else '**no**'} at {label}" for label, same in agree.items()) or "not compared")
+        + ".",
+    ]
+    notes = sorted({note for s in sizes for answer in s.engines["fast"].answers for note in answer["notes"]})
+    lines += ["", "The fast engine's notes:", "", *(f"- {note}" for note in notes)] if notes else []
+    comparison = validation.compare(sizes, budget)
+    if comparison is None:
+        goal = f"fast engine >= {BAR_VALIDATION_RATIO:g}x faster than pySHACL"
+        bar = Bar(goal, "no size where both engines finished", False)
+        return [*lines, "", bar.line(), ""], bar
+    goal = f"fast engine >= {BAR_VALIDATION_RATIO:g}x faster than pySHACL at {size_label(comparison.quads)} triples"
+    if comparison.lower_bound:
+        measured = f"> {comparison.ratio:.0f}x (pySHACL killed after {budget:g} s)"
+        how = "the budget over the fast engine's median at the size where pySHACL was killed, a lower bound"
+    else:
+        measured = f"{comparison.ratio:.1f}x" + ("" if comparison.same_results else ", results differ")
+        how = "the ratio of medians at the largest size where pySHACL finished every sample"
+        if beyond := validation.lower_bound(sizes, budget):
+            how += (
+                f"; at {size_label(beyond.quads)} pySHACL was killed after {budget:g} s and the fast engine took"
+                f" {beyond.fast_s:.2f} s: more than {beyond.ratio:.0f}x"
+            )
+    bar = Bar(goal, measured, comparison.ratio >= BAR_VALIDATION_RATIO and comparison.same_results is not False)
+    return [*lines, "", f"Measured: {how}.", "", bar.line(), ""], bar
+
+
 REPRODUCE = """## How to reproduce
 
 ```
@@ -380,9 +467,10 @@ python benchmarks/run.py --quick --output /tmp/bench.md   # 100k triples, 2 repe
 ```
 
 Options: `--size N` (target triples), `--repeat N`, `--skip-rdflib`, `--work DIR` (data and stores,
-default `benchmarks/work/`, git-ignored), `--output PATH`. A loader whose input maker cannot run (its tool is not
-installed) is left out of section 5, with a message. Absolute numbers depend on the machine and
-on what else runs on it; compare the ratios, which are taken within one run.
+default `benchmarks/work/`, git-ignored), `--output PATH`, `--only GROUP...` (some of `loads`: sections 1-5,
+`capture`, `validation`), `--validation-budget S` (seconds a validation sample may take). A loader whose
+input maker cannot run (its tool is not installed) is left out of section 5, with a message. Absolute numbers
+depend on the machine and on what else runs on it; compare the ratios, which are taken within one run.
 """
 
 
@@ -397,21 +485,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--skip-rdflib", action="store_true", help="leave out rdflib (~60 s a sample at 1M)")
     parser.add_argument("--work", type=Path, default=HERE / "work", help="directory for data and stores")
     parser.add_argument("--output", type=Path, default=HERE.parent / "docs" / "BENCHMARKS.md", help="report")
+    parser.add_argument("--only", nargs="+", choices=GROUPS, default=GROUPS, help="run only these groups of sections")
+    budgets = f"default {VALIDATION_BUDGET_S:g}, {QUICK_VALIDATION_BUDGET_S:g} with --quick"
+    parser.add_argument("--validation-budget", type=float, help=f"seconds a validation sample may take ({budgets})")
     args = parser.parse_args(argv)
     args.size = args.size or (100_000 if args.quick else 1_000_000)
     args.repeat = args.repeat or (2 if args.quick else 3)
+    args.validation_budget = args.validation_budget or (
+        QUICK_VALIDATION_BUDGET_S if args.quick else VALIDATION_BUDGET_S
+    )
     if args.size < 1000 or args.repeat < 1:
         parser.error("--size must be at least 1000 and --repeat at least 1")
     return args
 
 
-def main(argv: list[str]) -> None:
-    args = parse_args(argv)
-    os.environ.pop("PROVML_BASE", None)  # the lineage query names the model by its default IRI
-    started, load_before = time.perf_counter(), os.getloadavg()
-    work = args.work.resolve()
-    work.mkdir(parents=True, exist_ok=True)
-
+def measure_loads(args: argparse.Namespace, work: Path) -> tuple[list[tuple[list[str], Bar]], str]:
+    """Measure sections 1 to 5, which share their data; return them and the report line on that data."""
     log(f"writing lifecycles of ~{args.size:,} and ~{args.size // 10:,} quads")
     large = data.write(work / "lifecycle-large", args.size)
     small = data.write(work / "lifecycle-small", args.size // 10)
@@ -472,11 +561,6 @@ def main(argv: list[str]) -> None:
     for path in (naive, single, reference):
         fresh(path)
 
-    log("measuring capture cost")
-    rounds = 5 if args.quick else 21
-    cost = worker("capture", str(args.repeat), str(rounds), env={"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
-    capture_lines, capture_bars = capture_section(cost)
-
     sections = [
         load_section(methods, quads),
         memory_section(small_load, methods[0], args.quick),
@@ -484,6 +568,49 @@ def main(argv: list[str]) -> None:
         rdf_section(rdf_methods),
         loader_memory_section(pairs, args.quick),
     ]
+    facts = (
+        f"- Data: `provml.demo.write_lifecycle(runs={large.runs}, epochs={data.EPOCHS}, seed={data.SEED})`, "
+        f"{len(data.event_files(large.directory))} event files, {quads:,} quads in the provml store; "
+        f"{args.repeat} samples per load method."
+    )
+    return sections, facts
+
+
+def measure_capture(args: argparse.Namespace) -> tuple[list[str], list[Bar]]:
+    """Measure section 6 in one worker (one BLAS thread)."""
+    log("measuring capture cost")
+    rounds = 5 if args.quick else 21
+    cost = worker("capture", str(args.repeat), str(rounds), env={"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+    return capture_section(cost)
+
+
+def measure_validation(args: argparse.Namespace, work: Path) -> tuple[list[str], Bar]:
+    """Measure section 7: both engines at sizes going up to the target size."""
+    steps = validation.QUICK_STEPS if args.quick else validation.STEPS
+    targets = [round(args.size * step) for step in steps]
+    log(f"validation at ~{', '.join(f'{t:,}' for t in targets)} quads, {args.validation_budget:g} s a sample at most")
+    sizes = validation.measure(work, targets, args.repeat, args.validation_budget, validation_sample)
+    return validation_section(sizes, args.validation_budget)
+
+
+def main(argv: list[str]) -> None:
+    args = parse_args(argv)
+    os.environ.pop("PROVML_BASE", None)  # the lineage query names the model by its default IRI
+    started, load_before = time.perf_counter(), os.getloadavg()
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+
+    parts: list[tuple[list[str], list[Bar]]] = []
+    facts = []
+    if "loads" in args.only:
+        sections, data_facts = measure_loads(args, work)
+        parts += [(lines, [bar]) for lines, bar in sections]
+        facts.append(data_facts)
+    if "capture" in args.only:
+        parts.append(measure_capture(args))
+    if "validation" in args.only:
+        lines, bar = measure_validation(args, work)
+        parts.append((lines, [bar]))
     minutes = (time.perf_counter() - started) / 60
     command = shlex.join(["python", os.path.relpath(sys.argv[0]), *argv])
     loads = [" / ".join(f"{x:.2f}" for x in averages) for averages in (load_before, os.getloadavg())]
@@ -494,16 +621,13 @@ def main(argv: list[str]) -> None:
         "",
         *machine(),
         f"- Load average (1/5/15 min) before the run: {loads[0]}; after: {loads[1]}",
-        f"- Data: `provml.demo.write_lifecycle(runs={large.runs}, epochs={data.EPOCHS}, seed={data.SEED})`, "
-        f"{len(data.event_files(large.directory))} event files, {quads:,} quads in the provml store; "
-        f"{args.repeat} samples per load method.",
+        *facts,
         "",
         "| bar | measured | result |",
         "|---|---|---|",
-        *(f"| {bar.goal} | {bar.measured} | {bar.verdict} |" for bar in [*(b for _, b in sections), *capture_bars]),
+        *(f"| {bar.goal} | {bar.measured} | {bar.verdict} |" for _, bars in parts for bar in bars),
         "",
-        *(line for lines, _ in sections for line in lines),
-        *capture_lines,
+        *(line for lines, _ in parts for line in lines),
         REPRODUCE,
     ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
