@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from pathlib import PurePosixPath
 from typing import Any
 
 import orjson
@@ -74,9 +75,19 @@ _MAX_GENERATED = 100_000  # generated values remembered for matching; bounds mem
 
 P = {name: _t(getattr(PROVML, name)) for name in PROVML.__annotations__}
 
+
+def _location_uri(location: Any) -> str:
+    """Return ``location`` as an ``xsd:anyURI`` literal; an absolute POSIX path becomes a file: URI
+    (``/data/train.csv`` -> ``file:///data/train.csv``), anything else is kept as written."""
+    text = str(location)
+    if text.startswith("/") and not text.startswith("//"):
+        text = PurePosixPath(text).as_uri()
+    return rdf.typed(text, XSD.anyURI)
+
+
 # optional record fields copied as they are: (field, PROV-ML property, literal maker)
 _FILE_FIELDS = (
-    ("location", "location", lambda v: rdf.typed(v, XSD.anyURI)),
+    ("location", "location", _location_uri),
     ("sha256", "sha256", rdf.string),
     ("size_bytes", "sizeBytes", rdf.integer),
     ("version", "version", rdf.string),

@@ -112,7 +112,7 @@ def test_lineage_runs_from_the_csv_file_through_features_and_model_to_the_accura
         ?features rdfs:label "X" ; (prov:wasGeneratedBy/prov:used)+ ?file .
         ?file a provml:Dataset ; provml:location ?csv }"""
     rows = values(flow_store, query)
-    assert rows == [1.0, str(flow.parent / "data.csv")]
+    assert rows == [1.0, (flow.parent / "data.csv").as_uri()]
 
 
 def test_the_whole_lineage_is_one_property_path(flow: Path, flow_store: Store) -> None:
@@ -137,7 +137,7 @@ def test_the_model_file_is_saved_from_the_model_fitted_before_it_in_time_not_in_
         ?file a provml:Model ; provml:location ?location ; prov:wasGeneratedBy/rdfs:label "flow/cell-4" ;
               prov:wasDerivedFrom/prov:wasGeneratedBy/rdfs:label ?fitter }"""
     rows = values(flow_store, query)
-    assert rows == [str(flow.parent / "model.joblib"), "flow/cell-5"]
+    assert rows == [(flow.parent / "model.joblib").as_uri(), "flow/cell-5"]
 
 
 def test_the_fitted_model_has_its_algorithm_and_parameters(flow_store: Store) -> None:
@@ -223,7 +223,7 @@ def test_the_extension_gives_the_same_lineage_with_the_accuracy_read_from_the_ke
                 (prov:wasGeneratedBy/prov:used)+ ?file .
         ?file a provml:Dataset ; provml:location ?csv }"""
     rows = values(captured_store, query)
-    assert rows == [1.0, str(captured.parent / "data.csv"), "DecisionTreeClassifier"]
+    assert rows == [1.0, (captured.parent / "data.csv").as_uri(), "DecisionTreeClassifier"]
 
 
 def test_a_failed_cell_keeps_its_error(captured_store: Store) -> None:

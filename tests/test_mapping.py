@@ -199,9 +199,21 @@ def test_datasets_are_keyed_by_id_or_digest_and_linked_by_role(tmp_path: Path) -
     assert ask(
         store,
         f"{clean} a provml:LearningDataset, provml:Dataset, prov:Entity ; prov:wasDerivedFrom <urn:provml:dataset/raw-1> ; "
-        f"provml:shape '[10,3]' ; provml:sha256 '{digest}' ; provml:location '/d/clean.csv'^^xsd:anyURI ; "
+        f"provml:shape '[10,3]' ; provml:sha256 '{digest}' ; provml:location 'file:///d/clean.csv'^^xsd:anyURI ; "
         "provml:domainConcept <http://geo.example/Well>",
     )
+
+
+def test_an_absolute_path_is_stored_as_a_file_uri_and_other_locations_as_written(tmp_path: Path) -> None:
+    written = {
+        "/data/raw v2.csv": "file:///data/raw%20v2.csv",
+        "s3://bucket/raw.csv": "s3://bucket/raw.csv",
+        "raw.csv": "raw.csv",
+    }
+    store = load_records(
+        tmp_path, *({"type": "dataset", **WF, "name": f"d{i}", "location": p} for i, p in enumerate(written))
+    )
+    assert values(store, "SELECT ?l WHERE { ?d provml:location ?l }") == sorted(written.values())
 
 
 def test_a_model_records_its_run_algorithm_implementation_and_origin(tmp_path: Path) -> None:
