@@ -554,7 +554,7 @@ class EventMapper:
         graph, at = self.graph, date_time(timestamp)
         host, quads = self._host_node(hostname)
         yield from quads
-        sample = _t(self.ids.telemetry(host[1:-1], timestamp))
+        sample = _t(self.ids.telemetry(host[1:-1], execution[1:-1], timestamp))
         yield from self._sample(sample, host, execution, at)
         cpu, memory = block.get("cpu"), block.get("memory")
         if isinstance(cpu, dict) and isinstance(percent := cpu.get("percent_all"), (int, float)):
@@ -568,7 +568,7 @@ class EventMapper:
                 continue
             gpu, quads = self._gpu_node(hostname, index)
             yield from quads
-            gpu_sample = _t(self.ids.telemetry(gpu[1:-1], timestamp))
+            gpu_sample = _t(self.ids.telemetry(gpu[1:-1], execution[1:-1], timestamp))
             yield from self._sample(gpu_sample, gpu, execution, at)
             if isinstance(utilization := gpu_block.get("utilization"), (int, float)):
                 yield (gpu_sample, P["gpuUtilizationPercent"], rdf.double(float(utilization)), graph)

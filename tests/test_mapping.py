@@ -285,6 +285,16 @@ def test_telemetry_samples_hosts_and_gpus(tmp_path: Path) -> None:
     )
 
 
+def test_tasks_sampling_a_node_at_the_same_instant_get_a_sample_each(tmp_path: Path) -> None:
+    block = {"type": "telemetry", **WF, "hostname": "n1", "timestamp": 5, "gpu": [{"index": 0, "utilization": 1}]}
+    store = load_records(tmp_path, {**block, "task_id": "a", "cpu": {"percent_all": 10}}, {**block, "task_id": "b"})
+    query = "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a provml:TelemetrySample ; prov:wasGeneratedBy ?t }"
+    assert values(store, query) == [4]  # a host and a GPU sample for each task
+    assert values(store, "SELECT ?s WHERE { ?s prov:wasGeneratedBy ?a, ?b FILTER(?a != ?b) }") == []
+    assert ask(store, "?s prov:wasGeneratedBy <urn:provml:task/wf1/a> ; provml:cpuPercent 10.0e0")
+    assert not ask(store, "?s prov:wasGeneratedBy <urn:provml:task/wf1/b> ; provml:cpuPercent ?c")
+
+
 def test_descriptions_of_shared_things_go_to_the_shared_graph_and_runs_to_the_dump(tmp_path: Path) -> None:
     store = load_records(
         tmp_path,
