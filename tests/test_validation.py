@@ -147,6 +147,28 @@ def test_a_replaced_dump_is_validated_without_the_version_it_replaces(tmp_path: 
     assert outcome.status == "replaced" and outcome.result.report.conforms
 
 
+def test_a_grown_dump_is_validated_again_and_refused_whole(tmp_path: Path, shapes_file: Path) -> None:
+    """The new version holds every triple of the old one (so the union can stand for the graphs
+    validation sees) and one more metric value, out of range: the reload is refused, the old kept."""
+    store, path = Store(), tmp_path / "run.jsonl"
+    check = check_with(shapes_file)
+    load_paths(store, [training(path, 0.5)], check=check)
+    before = store.query("SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }", union=False).rows()
+    metric = {"type": "metric", "workflow_id": "w1", "task_id": "t1", "name": "loss", "timestamp": 1700000003}
+    with path.open("a") as grown:
+        grown.write(json.dumps({**metric, "value": 250.0}) + "\n")
+    (outcome,) = load_paths(store, [path], check=check)
+    assert isinstance(outcome.error, ValidationError) and len(outcome.error.report.violations) == 1
+    assert sorted(
+        map(str, store.query("SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }", union=False).rows())
+    ) == sorted(map(str, before))
+    with path.open("a") as grown:
+        grown.write(json.dumps({**metric, "value": 0.4, "timestamp": 1700000004}) + "\n")
+    path.write_text(path.read_text().replace('"value": 250.0', '"value": 0.3'))
+    (outcome,) = load_paths(store, [path], check=check)
+    assert outcome.status == "replaced" and outcome.result.report.conforms
+
+
 def test_dumps_loaded_together_are_judged_apart(tmp_path: Path, shapes_file: Path) -> None:
     store = Store()
     paths = [training(tmp_path / f"run{i}.jsonl", 250.0 if i == 3 else 0.5, run=f"t{i}") for i in range(6)]
