@@ -1,6 +1,6 @@
 """Run every provml benchmark and write the report (docs/BENCHMARKS.md by default).
 
-    python benchmarks/run.py            # 1M triples, 3 repeats (~5 min on 2 cores)
+    python benchmarks/run.py            # 1M triples, 3 repeats (~80 min on 2 cores, most of it pySHACL)
     python benchmarks/run.py --quick    # 100k triples, 2 repeats: a smoke test for CI
     python benchmarks/run.py --only validation --output /tmp/bench.md   # some groups of sections only
 
