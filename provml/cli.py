@@ -22,7 +22,7 @@ from provml import __version__, loaders
 from provml.errors import InputError, ProvmlError, ProvmlWarning, ValidationError
 from provml.ids import IriMinter
 from provml.loading import FileOutcome, find_sources, load_sources
-from provml.store import RDF_FORMATS, RESULT_FORMATS, DumpInfo, Store, Term, default_store_path
+from provml.store import RDF_FORMATS, RESULT_FORMATS, DumpInfo, QueryResult, Store, Term, default_store_path
 from provml.vocab import PREFIXES
 
 if TYPE_CHECKING:
@@ -291,25 +291,120 @@ def query(
     Example: provml query 'SELECT ?run ?start WHERE { ?run a provml:TrainingExecution ; prov:startedAtTime ?start }'
     """
     text = _read_query(sparql, file)
+    _check_output_format(format)
+    with _open(store) as db:
+        _print_result(db.query(text), format, db.ids.base)
+
+
+def _check_output_format(format: str) -> None:
     if format != "table" and format not in RESULT_FORMATS and format not in RDF_FORMATS:
         known = ", ".join(["table", *RESULT_FORMATS, *RDF_FORMATS])
         raise InputError(f"unknown output format {format!r}; use one of {known}")
-    with _open(store) as db:
-        result = db.query(text)
-        if format != "table":
-            result.serialize(sys.stdout.buffer, format)
-            sys.stdout.buffer.flush()
-            return
-        if result.kind == "ask":
-            out.print("true" if result else "false")
-            return
-        table = Table(*result.variables)
-        count = 0
-        for row in result:
-            table.add_row(*(escape(_compact(term, db.ids.base)) for term in row))
-            count += 1
+
+
+def _print_result(result: QueryResult, format: str, base: str) -> None:
+    """Print a query result as a table (row count on stderr), or serialized in a standard format."""
+    if format != "table":
+        result.serialize(sys.stdout.buffer, format)
+        sys.stdout.buffer.flush()
+        return
+    if result.kind == "ask":
+        out.print("true" if result else "false")
+        return
+    table = Table(*result.variables)
+    count = 0
+    for row in result:
+        table.add_row(*(escape(_compact(term, base)) for term in row))
+        count += 1
     out.print(table)
     err.print(f"{count} row{'s' * (count != 1)}")
+
+
+# -- queries: the canned query library -----------------------------------------------------
+
+queries_app = typer.Typer(
+    help="The canned query library: analyses of ML provenance, ready to run, organised by a taxonomy.\n\n"
+    "Tags name the lifecycle phase (phase:curation, phase:training, phase:evaluation, phase:deployment), the "
+    "data joined (data:domain, data:ml, data:execution), when it is asked (timing:online, timing:offline) and "
+    "the direction (direction:backward, direction:forward, direction:comparison, direction:aggregation).\n\n"
+    "Example: provml queries list --tag training && provml queries run training-curve --param run=train-003",
+    no_args_is_help=True,
+)
+app.add_typer(queries_app, name="queries")
+
+
+@queries_app.command("list")
+def queries_list(
+    tag: Annotated[
+        str | None, typer.Option("--tag", "-t", help="Only queries with this tag (phase:training, or training).")
+    ] = None,
+) -> None:
+    """List the canned queries: name, summary, parameters and tags.
+
+    Example: provml queries list --tag direction:backward
+    """
+    from provml.canned import TAXONOMY, shipped
+
+    known = {f"{dimension}:{value}" for dimension, values in TAXONOMY.items() for value in values}
+    if tag is not None and tag not in known and tag not in {k.partition(":")[2] for k in known}:
+        raise InputError(f"unknown tag {tag!r}; use one of {', '.join(sorted(known))}")
+    table = Table("name", "summary", "parameters", "tags")
+    for canned in shipped().tagged(tag):
+        parameters = " ".join(p.name + ("" if p.required and p.default is None else "?") for p in canned.parameters)
+        table.add_row(canned.name, escape(canned.summary), parameters, " ".join(canned.tags))
+    out.print(table)
+
+
+@queries_app.command("show")
+def queries_show(name: Annotated[str, typer.Argument(help="The query's name (see `provml queries list`).")]) -> None:
+    """Show a canned query: what it answers, its parameters (type, default, example) and its SPARQL.
+
+    Example: provml queries show training-curve
+    """
+    from provml.canned import shipped
+
+    canned = shipped().get(name)
+    out.print(f"[bold]{canned.name}[/]: {escape(canned.summary)}")
+    if canned.description:
+        out.print(escape(canned.description))
+    out.print(f"tags: {' '.join(canned.tags)}")
+    for p in canned.parameters:
+        need = "required" if p.required and p.default is None else f"default {p.default}" if p.default else "optional"
+        example = f"; e.g. {p.example}" if p.example else ""
+        out.print(f"  --param {p.name}=... ({p.describe_type()}, {need}{example}) {escape(p.description)}")
+    out.print()
+    out.print(escape("\n".join(line for line in canned.sparql.splitlines() if not line.startswith("#+")).strip()))
+
+
+@queries_app.command("run")
+def queries_run(
+    name: Annotated[str, typer.Argument(help="The query's name (see `provml queries list`).")],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="A parameter as name=value; repeat for more.")
+    ] = None,
+    format: Annotated[
+        str,
+        typer.Option("--format", help="table, or json/xml/csv/tsv for solutions, turtle/ntriples/... for graphs."),
+    ] = "table",
+    store: StoreOption = None,
+) -> None:
+    """Run a canned query over the union of all graphs.
+
+    Example: provml queries run best-runs --param metric=accuracy --format csv
+    """
+    from provml.canned import shipped
+
+    canned = shipped().get(name)
+    values: dict[str, str] = {}
+    for item in param or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--param {item!r}: write it as name=value")
+        values[key.strip()] = value
+    text = canned.text(values)  # checks the parameters before the store is opened
+    _check_output_format(format)
+    with _open(store) as db:
+        _print_result(db.query(text), format, db.ids.base)
 
 
 # -- validate ------------------------------------------------------------------------------

@@ -215,6 +215,7 @@ class XSD(_Namespace):
     NS = XSD_NS
     string: str
     integer: str
+    decimal: str
     double: str
     boolean: str
     dateTime: str

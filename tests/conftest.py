@@ -10,6 +10,7 @@ os.environ["COLUMNS"] = "250"  # rich tables in CLI output are read by the tests
 import pytest
 
 from provml import loaders
+from provml.canned import shipped
 from provml.demo import write_lifecycle
 from provml.store import LoadResult, Store
 
@@ -71,3 +72,21 @@ def demo_store(demo_files: list[Path], tmp_path_factory: pytest.TempPathFactory)
         for path in demo_files:
             load_file(opened, path)
         yield opened
+
+
+LIFECYCLE = Path(__file__).parent / "fixtures" / "lifecycle"  # the small lifecycle the canned queries are tested on
+
+
+@pytest.fixture(scope="session")
+def lifecycle_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """An on-disk store holding tests/fixtures/lifecycle (read it, do not change it); see its README."""
+    with Store(tmp_path_factory.mktemp("lifecycle-store") / "store") as opened:
+        for path in sorted(LIFECYCLE.glob("*.jsonl")):
+            load_file(opened, path)
+        yield opened
+
+
+def answer(store: Store, name: str, **params: str) -> list[tuple[object, ...]]:
+    """Run a shipped canned query; return its rows as tuples of Python values (None where unbound)."""
+    result = shipped().get(name).run(store, params)
+    return [tuple(None if term is None else term.python() for term in row) for row in result]
