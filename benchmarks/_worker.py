@@ -7,6 +7,7 @@
     python _worker.py lineage SPEC_JSON            # lineage query latency on several stores
     python _worker.py capture REPEAT ROUNDS        # capture cost per log_metric and on a training loop
     python _worker.py validate STORE ENGINE        # validate the store with the shipped shapes (fast, pyshacl)
+    python _worker.py queries ENGINE SOURCE SPEC_FILE   # canned-query latency: provml STORE or rdflib NQUADS
 
 Load samples report ``seconds`` (timed after the imports), ``quads`` (None for rdflib),
 ``peak_rss_mb`` (this process's peak resident set when the timed work ends) and ``base_rss_mb``
@@ -162,6 +163,22 @@ def validate_sample(store: str, engine: str) -> dict[str, Any]:
     return {"seconds": seconds, "peak_rss_mb": peak, "base_rss_mb": base, **summary(report)}
 
 
+def canned_queries(engine: str, source: str, spec: dict[str, str]) -> dict[str, Any]:
+    """Time the canned queries of ``spec`` (name -> text) on a provml store, or on rdflib with the N-Quads file."""
+    from canned_queries import TIMEOUT_S, time_queries
+
+    if engine == "provml":
+        from provml.store import Store
+
+        store = Store(source)
+        return time_queries(lambda text: len(store.query(text).rows()), spec, None)
+    from rdflib import Dataset
+
+    dataset = Dataset(default_union=True)
+    dataset.parse(source, format="nquads")
+    return time_queries(lambda text: len(list(dataset.query(text))), spec, TIMEOUT_S)
+
+
 def main(argv: list[str]) -> None:
     method, *args = argv
     if method == "lineage":
@@ -172,6 +189,8 @@ def main(argv: list[str]) -> None:
         result = measure(int(args[0]), int(args[1]))
     elif method == "validate":
         result = validate_sample(*args)
+    elif method == "queries":
+        result = canned_queries(args[0], args[1], json.loads(Path(args[2]).read_text()))
     else:
         result = load_sample(method, args)
     print(json.dumps(result))

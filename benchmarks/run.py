@@ -1,6 +1,6 @@
 """Run every provml benchmark and write the report (docs/BENCHMARKS.md by default).
 
-    python benchmarks/run.py            # 1M triples, 3 repeats (~80 min on 2 cores, most of it pySHACL)
+    python benchmarks/run.py            # 1M triples, 3 repeats (~90 min on 2 cores, most of it pySHACL)
     python benchmarks/run.py --quick    # 100k triples, 2 repeats: a smoke test for CI
     python benchmarks/run.py --only validation --output /tmp/bench.md   # some groups of sections only
 
@@ -26,6 +26,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import canned_queries
 import capture
 import data
 import loader_inputs
@@ -42,9 +43,10 @@ BAR_RDF_RATIO = 0.80  # provml triples/s loading an RDF file >= 80% of bulk_load
 BAR_MEMORY_RATIO = 2.0  # peak RSS at the target size < 2x the peak at a tenth of it
 BAR_LINEAGE_MS = 50.0  # lineage query p50 on the provml store
 BAR_VALIDATION_RATIO = 10.0  # pySHACL's validation time over the fast engine's, same store and shapes
+BAR_QUERY_MS = 100.0  # every canned query's p50 on the provml store
 VALIDATION_BUDGET_S = 600.0  # a validation sample is killed after this (--validation-budget)...
 QUICK_VALIDATION_BUDGET_S = 15.0  # ...and with --quick
-GROUPS = ("loads", "capture", "validation")  # what --only chooses from: loads = sections 1 to 5
+GROUPS = ("loads", "capture", "validation", "queries")  # what --only chooses from: loads = sections 1 to 5
 NAIVE, SINGLE = "naive per-dump", "single default graph"
 
 
@@ -458,17 +460,70 @@ def validation_section(sizes: list[validation.Size], budget: float) -> tuple[lis
     return [*lines, "", f"Measured: {how}.", "", bar.line(), ""], bar
 
 
+def queries_section(provml: dict[str, Any], rdflib: dict[str, Any] | None, quads: int) -> tuple[list[str], Bar]:
+    """The canned-query latency table; the bar is the slowest query's p50 on the provml store."""
+    timeout = canned_queries.TIMEOUT_S
+    lines = [
+        "## 8. Canned queries",
+        "",
+        f"Every query of `queries/` ({len(provml)}) with the example values of its parameters, on the demo",
+        f"lifecycle of {quads:,} quads: provml's on-disk store (`Store.query`, union default graph) against",
+        "rdflib's in-memory `Dataset(default_union=True)` holding the same quads. One process per engine;",
+        f"per query one warm-up, then up to {canned_queries.SAMPLES} timed runs (fewer once they took "
+        f"{canned_queries.BUDGET_S:g} s), rows fully read; an rdflib run over {timeout:g} s is stopped.",
+        "",
+        "| query | rows | provml p50 ms | n | rdflib p50 ms | n | rdflib / provml |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    ratios, differ = [], []
+    for name, entry in provml.items():
+        mine = canned_queries.p50(entry)
+        other = rdflib[name] if rdflib else None
+        theirs = canned_queries.p50(other) if other else None
+        if other is None:
+            shown, ratio = "not run", ""
+        elif other["timed_out"]:
+            shown, ratio = f"> {timeout * 1000:,.0f} (stopped)", f"> {timeout * 1000 / mine:,.0f}x"
+        else:
+            shown, ratio = f"{theirs:,.1f}", f"{theirs / mine:,.1f}x"
+            ratios.append(theirs / mine)
+            if other["rows"] != entry["rows"]:
+                differ.append(f"{name} ({entry['rows']} / {other['rows']} rows)")
+        lines.append(
+            f"| {name} | {entry['rows']:,} | {mine:.2f} | {len(entry['samples_ms'])} | {shown} "
+            f"| {len(other['samples_ms']) if other else ''} | {ratio} |"
+        )
+    slowest = max(provml, key=lambda name: canned_queries.p50(provml[name]))
+    worst = canned_queries.p50(provml[slowest])
+    bar = Bar(
+        f"every canned query p50 < {BAR_QUERY_MS:g} ms at {size_label(quads)} triples (on disk)",
+        f"slowest {slowest}, {worst:.1f} ms",
+        worst < BAR_QUERY_MS,
+    )
+    lines += [""]
+    if ratios:
+        lines.append(
+            f"Median over the queries of rdflib's p50 over provml's: **{statistics.median(ratios):,.0f}x** "
+            f"(from {min(ratios):,.1f}x to {max(ratios):,.0f}x)."
+        )
+    if differ:
+        lines.append(f"Row counts that differ between the engines: {', '.join(differ)}.")
+    elif ratios:
+        lines.append("Both engines return the same number of rows for every query rdflib finished.")
+    return [*lines, "", bar.line(), ""], bar
+
+
 REPRODUCE = """## How to reproduce
 
 ```
 pip install -e '.[test,bench]'   # provml, numpy (training loop), mlflow, and the tools that make loader inputs
-python benchmarks/run.py    # full run: 1M triples, 3 repeats, ~20 min on 2 cores; writes docs/BENCHMARKS.md
+python benchmarks/run.py    # full run: 1M triples, 3 repeats, ~90 min on 2 cores; writes docs/BENCHMARKS.md
 python benchmarks/run.py --quick --output /tmp/bench.md   # 100k triples, 2 repeats (CI smoke)
 ```
 
 Options: `--size N` (target triples), `--repeat N`, `--skip-rdflib`, `--work DIR` (data and stores,
 default `benchmarks/work/`, git-ignored), `--output PATH`, `--only GROUP...` (some of `loads`: sections 1-5,
-`capture`, `validation`), `--validation-budget S` (seconds a validation sample may take). A loader whose
+`capture`, `validation`, `queries`), `--validation-budget S` (seconds a validation sample may take). A loader whose
 input maker cannot run (its tool is not installed) is left out of section 5, with a message. Absolute numbers
 depend on the machine and on what else runs on it; compare the ratios, which are taken within one run.
 """
@@ -593,6 +648,23 @@ def measure_validation(args: argparse.Namespace, work: Path) -> tuple[list[str],
     return validation_section(sizes, args.validation_budget)
 
 
+def measure_queries(args: argparse.Namespace, work: Path) -> tuple[list[str], Bar]:
+    """Measure section 8: every canned query on provml's store and, unless --skip-rdflib, on rdflib."""
+    log(f"canned queries: loading a lifecycle of ~{args.size:,} quads")
+    store, nquads, _, quads = canned_queries.prepare(work, args.size)
+    spec = work / "queries-spec.json"
+    spec.write_text(json.dumps(canned_queries.specs()))
+    log("canned queries on provml")
+    provml = worker("queries", "provml", str(store), str(spec))
+    rdflib = None
+    if not args.skip_rdflib:
+        log("canned queries on rdflib")
+        rdflib = worker("queries", "rdflib", str(nquads), str(spec), timeout=SAMPLE_TIMEOUT_S * 4)
+    for path in (store, nquads):
+        fresh(path)
+    return queries_section(provml, rdflib, quads)
+
+
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
     os.environ.pop("PROVML_BASE", None)  # the lineage query names the model by its default IRI
@@ -610,6 +682,9 @@ def main(argv: list[str]) -> None:
         parts.append(measure_capture(args))
     if "validation" in args.only:
         lines, bar = measure_validation(args, work)
+        parts.append((lines, [bar]))
+    if "queries" in args.only:
+        lines, bar = measure_queries(args, work)
         parts.append((lines, [bar]))
     minutes = (time.perf_counter() - started) / 60
     command = shlex.join(["python", os.path.relpath(sys.argv[0]), *argv])
