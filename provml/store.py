@@ -932,11 +932,11 @@ class _Batch:
 
     def _held_only_by(self, graphs: set[str]) -> bool:
         """Return whether some triple of ``graphs`` is in no other graph."""
-        names = ", ".join(f"<{g}>" for g in graphs)
+        names = [f"<{g}>" for g in graphs]
         return bool(
             self.store.query(
-                f"ASK {{ VALUES ?g {{ {names.replace(',', '')} }} GRAPH ?g {{ ?s ?p ?o }} "
-                f"FILTER NOT EXISTS {{ GRAPH ?h {{ ?s ?p ?o }} FILTER(?h NOT IN ({names})) }} }}",
+                f"ASK {{ VALUES ?g {{ {' '.join(names)} }} GRAPH ?g {{ ?s ?p ?o }} "
+                f"FILTER NOT EXISTS {{ GRAPH ?h {{ ?s ?p ?o }} FILTER(?h NOT IN ({', '.join(names)})) }} }}",
                 union=False,
             )
         )
