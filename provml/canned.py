@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -37,7 +38,7 @@ from provml import rdf
 from provml.errors import QueryError
 from provml.resources import queries_dir
 from provml.store import QueryResult, Store
-from provml.vocab import PREFIXES, XSD, XSD_NS
+from provml.vocab import PREFIXES, XSD, XSD_NS, compact
 
 # the taxonomy of provenance analyses (DESIGN.md): every canned query has a tag of each dimension
 TAXONOMY: dict[str, dict[str, str]] = {
@@ -63,6 +64,7 @@ TAXONOMY: dict[str, dict[str, str]] = {
         "aggregation": "summaries: counts, totals, best and latest",
     },
 }
+TAGS = frozenset(f"{dimension}:{value}" for dimension, values in TAXONOMY.items() for value in values)
 HEADER_KEYS = {"summary", "description", "tags", "method", "defaults", "enumerate", "params", "pagination"}
 _PARAMETER = re.compile(
     r"\?(?P<underscores>_{1,2})(?P<name>[A-Za-z0-9]+)"
@@ -115,7 +117,7 @@ class Parameter:
     def describe_type(self) -> str:
         """Return the kind of value, as a user reads it: ``IRI``, ``integer``, ``xsd:dateTime``..."""
         if self.kind == "typed" and self.datatype:
-            return _compact(self.datatype)
+            return compact(self.datatype)
         return {"iri": "IRI", "language": f"string@{self.language}"}.get(self.kind, self.kind)
 
 
@@ -139,13 +141,6 @@ def _typed(name: str, value: str, datatype: str) -> str:
     return rdf.typed(value, datatype)
 
 
-def _compact(iri: str) -> str:
-    for prefix, namespace in PREFIXES.items():
-        if iri.startswith(namespace):
-            return f"{prefix}:{iri[len(namespace) :]}"
-    return f"<{iri}>"
-
-
 @dataclass(frozen=True)
 class CannedQuery:
     """A query of the library: its name (the file stem), header, parameters and SPARQL text."""
@@ -156,7 +151,7 @@ class CannedQuery:
     description: str = ""
     tags: tuple[str, ...] = ()
     method: str = "GET"
-    parameters: tuple[Parameter, ...] = field(default=())
+    parameters: tuple[Parameter, ...] = ()
     source: str | None = None
 
     @classmethod
@@ -192,6 +187,11 @@ class CannedQuery:
             parameters=parameters,
             source=str(source) if source is not None else None,
         )
+
+    @property
+    def body(self) -> str:
+        """Return the SPARQL without the ``#+`` header lines."""
+        return "\n".join(line for line in self.sparql.splitlines() if not line.startswith("#+")).strip()
 
     def taxonomy(self) -> dict[str, list[str]]:
         """Return the query's tags of each taxonomy dimension: ``{"phase": ["training"], ...}``."""
@@ -301,7 +301,7 @@ class Library:
         for path in sorted(self.directory.glob("*.rq")):
             self.queries[path.stem] = CannedQuery.parse(path.stem, path.read_text(encoding="utf-8"), source=path)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[CannedQuery]:
         return iter(self.queries.values())
 
     def __len__(self) -> int:

@@ -62,6 +62,10 @@ ValidateOption = Annotated[
     typer.Option("--validate/--no-validate", help="Check each dump with the SHACL shapes before it is stored."),
 ]
 _REPORT_LIMIT = 10  # results shown per shape and constraint in reports printed by load
+FormatOption = Annotated[
+    str,
+    typer.Option("--format", help="table, or json/xml/csv/tsv for solutions, turtle/ntriples/... for graphs."),
+]
 BaseOption = Annotated[
     str | None,
     typer.Option("--base", help="Base of minted IRIs [default: $PROVML_BASE or urn:provml:].", show_default=False),
@@ -278,10 +282,7 @@ def _read_query(text: str | None, file: Path | None) -> str:
 def query(
     sparql: Annotated[str | None, typer.Argument(help="The SPARQL query (or use --file, or standard input).")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the query from a .rq file.")] = None,
-    format: Annotated[
-        str,
-        typer.Option("--format", help="table, or json/xml/csv/tsv for solutions, turtle/ntriples/... for graphs."),
-    ] = "table",
+    format: FormatOption = "table",
     store: StoreOption = None,
 ) -> None:
     """Run a SPARQL query over the union of all graphs.
@@ -343,11 +344,10 @@ def queries_list(
 
     Example: provml queries list --tag direction:backward
     """
-    from provml.canned import TAXONOMY, shipped
+    from provml.canned import TAGS, shipped
 
-    known = {f"{dimension}:{value}" for dimension, values in TAXONOMY.items() for value in values}
-    if tag is not None and tag not in known and tag not in {k.partition(":")[2] for k in known}:
-        raise InputError(f"unknown tag {tag!r}; use one of {', '.join(sorted(known))}")
+    if tag is not None and tag not in TAGS and tag not in {known.partition(":")[2] for known in TAGS}:
+        raise InputError(f"unknown tag {tag!r}; use one of {', '.join(sorted(TAGS))}")
     table = Table("name", "summary", "parameters", "tags")
     for canned in shipped().tagged(tag):
         parameters = " ".join(p.name + ("" if p.required and p.default is None else "?") for p in canned.parameters)
@@ -373,7 +373,7 @@ def queries_show(name: Annotated[str, typer.Argument(help="The query's name (see
         example = f"; e.g. {p.example}" if p.example else ""
         out.print(f"  --param {p.name}=... ({p.describe_type()}, {need}{example}) {escape(p.description)}")
     out.print()
-    out.print(escape("\n".join(line for line in canned.sparql.splitlines() if not line.startswith("#+")).strip()))
+    out.print(escape(canned.body))
 
 
 @queries_app.command("run")
@@ -382,10 +382,7 @@ def queries_run(
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="A parameter as name=value; repeat for more.")
     ] = None,
-    format: Annotated[
-        str,
-        typer.Option("--format", help="table, or json/xml/csv/tsv for solutions, turtle/ntriples/... for graphs."),
-    ] = "table",
+    format: FormatOption = "table",
     store: StoreOption = None,
 ) -> None:
     """Run a canned query over the union of all graphs.

@@ -85,8 +85,7 @@ def _section(query: CannedQuery) -> list[str]:
     if query.parameters:
         lines += ["| parameter | type | given | example | meaning |", "|---|---|---|---|---|"]
         lines += [_parameter_row(p) for p in query.parameters] + [""]
-    body = "\n".join(line for line in query.sparql.splitlines() if not line.startswith("#+")).strip()
-    lines += ["```bash", _command(query), "```", "", "```sparql", body, "```", ""]
+    lines += ["```bash", _command(query), "```", "", "```sparql", query.body, "```", ""]
     return lines
 
 

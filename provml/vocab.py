@@ -29,6 +29,19 @@ PREFIXES: dict[str, str] = {
 }
 
 
+def compact(iri: str, prefixes: dict[str, str] = PREFIXES) -> str:
+    """Return an IRI as ``prefix:local`` when one of ``prefixes`` fits with a plain local name, else ``<iri>``.
+
+    >>> compact("https://w3id.org/provml#Model"), compact("urn:x")
+    ('provml:Model', '<urn:x>')
+    """
+    for prefix, namespace in prefixes.items():
+        local = iri.removeprefix(namespace)
+        if local != iri and local.replace("_", "a").replace("-", "a").isalnum():
+            return f"{prefix}:{local}"
+    return f"<{iri}>"
+
+
 def sparql_prefixes() -> str:
     """Return the ``PREFIX`` lines of every vocabulary provml writes."""
     return "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in PREFIXES.items())

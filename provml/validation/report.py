@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from provml import vocab
 from provml.store import Term
 from provml.validation.paths import SH, Path
 from provml.vocab import PREFIXES
@@ -202,11 +203,7 @@ def compact(iri: str) -> str:
         return iri
     if iri.startswith(SH) and iri.removeprefix(SH) in SEVERITIES:
         return iri.removeprefix(SH)
-    for prefix, namespace in _COMPACT.items():
-        local = iri.removeprefix(namespace)
-        if local != iri and local.replace("_", "a").replace("-", "a").isalnum():
-            return f"{prefix}:{local}"
-    return f"<{iri}>"
+    return vocab.compact(iri, _COMPACT)
 
 
 def compact_path(path: Path) -> str:
