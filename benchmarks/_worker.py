@@ -163,20 +163,22 @@ def validate_sample(store: str, engine: str) -> dict[str, Any]:
     return {"seconds": seconds, "peak_rss_mb": peak, "base_rss_mb": base, **summary(report)}
 
 
-def canned_queries(engine: str, source: str, spec: dict[str, str]) -> dict[str, Any]:
-    """Time the canned queries of ``spec`` (name -> text) on a provml store, or on rdflib with the N-Quads file."""
-    from canned_queries import TIMEOUT_S, time_queries
+def canned_queries(engine: str, source: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Time the canned queries of ``spec`` (``queries``: name -> text, ``limits``) on a provml store, or on
+    rdflib with the N-Quads file."""
+    from canned_queries import Limits, time_queries
 
+    queries, limits = spec["queries"], Limits(*spec["limits"])
     if engine == "provml":
         from provml.store import Store
 
         store = Store(source)
-        return time_queries(lambda text: len(store.query(text).rows()), spec, None)
+        return time_queries(lambda text: len(store.query(text).rows()), queries, limits, stoppable=False)
     from rdflib import Dataset
 
     dataset = Dataset(default_union=True)
     dataset.parse(source, format="nquads")
-    return time_queries(lambda text: len(list(dataset.query(text))), spec, TIMEOUT_S)
+    return time_queries(lambda text: len(list(dataset.query(text))), queries, limits, stoppable=True)
 
 
 def main(argv: list[str]) -> None:

@@ -4,9 +4,9 @@ The data is the demo lifecycle at the target size (:func:`data.write`), loaded b
 store and exported as N-Quads for rdflib (``Dataset(default_union=True)``, the union default graph as in
 provml). Each query runs with the example values of its parameters. Each engine runs in a fresh
 interpreter (``_worker.py queries ENGINE SOURCE SPEC``): per query, one warm-up, then up to
-:data:`SAMPLES` timed runs with the rows fully read (fewer once they took :data:`BUDGET_S` seconds); an
-rdflib run longer than :data:`TIMEOUT_S` is stopped and the query reported as timed out; a warm-up
-that alone took the budget is the query's one sample.
+``samples`` timed runs with the rows fully read (fewer once they took ``budget_s`` seconds); an rdflib
+run longer than ``timeout_s`` is stopped and the query reported as timed out; a warm-up that alone took
+the budget is the query's one sample (:data:`FULL`, or :data:`QUICK` for the CI smoke run).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import data
 
@@ -25,9 +25,17 @@ from provml.canned import shipped
 from provml.loading import load_paths
 from provml.store import Store
 
-SAMPLES = 20  # timed runs per query and engine, at most...
-BUDGET_S = 10.0  # ...or as many as fit in this many seconds
-TIMEOUT_S = 60.0  # one rdflib run longer than this stops that query
+
+class Limits(NamedTuple):
+    """How long each query is timed: runs per query and engine at most, or as many as fit in the budget;
+    one rdflib run longer than the timeout stops that query."""
+
+    samples: int
+    budget_s: float
+    timeout_s: float
+
+
+FULL, QUICK = Limits(20, 10.0, 60.0), Limits(3, 1.0, 5.0)
 
 
 def specs() -> dict[str, str]:
@@ -62,8 +70,12 @@ def _alarm(signum: int, frame: Any) -> None:
     raise _Timeout
 
 
-def time_queries(run: Callable[[str], int], spec: dict[str, str], timeout: float | None) -> dict[str, Any]:
-    """Time each query of ``spec`` with ``run`` (which returns the row count); see the module docstring."""
+def time_queries(run: Callable[[str], int], spec: dict[str, str], limits: Limits, *, stoppable: bool) -> dict[str, Any]:
+    """Time each query of ``spec`` with ``run`` (which returns the row count); see the module docstring.
+
+    ``stoppable``: a run can be interrupted by a signal (rdflib, pure Python), so the timeout applies.
+    """
+    timeout = limits.timeout_s if stoppable else None
     result: dict[str, Any] = {}
     if timeout is not None:
         signal.signal(signal.SIGALRM, _alarm)
@@ -71,7 +83,7 @@ def time_queries(run: Callable[[str], int], spec: dict[str, str], timeout: float
         entry: dict[str, Any] = {"rows": None, "samples_ms": [], "timed_out": False}
         result[name] = entry
         spent = 0.0
-        for attempt in range(SAMPLES + 1):  # the first is the warm-up
+        for attempt in range(limits.samples + 1):  # the first is the warm-up
             if timeout is not None:
                 signal.setitimer(signal.ITIMER_REAL, timeout)
             started = time.perf_counter()
@@ -86,9 +98,9 @@ def time_queries(run: Callable[[str], int], spec: dict[str, str], timeout: float
             elapsed = time.perf_counter() - started
             entry["rows"] = rows
             spent += elapsed
-            if attempt or spent >= BUDGET_S:  # a warm-up over the budget is the one sample
+            if attempt or spent >= limits.budget_s:  # a warm-up over the budget is the one sample
                 entry["samples_ms"].append(elapsed * 1000)
-            if spent >= BUDGET_S:
+            if spent >= limits.budget_s:
                 break
     return result
 

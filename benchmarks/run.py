@@ -460,17 +460,19 @@ def validation_section(sizes: list[validation.Size], budget: float) -> tuple[lis
     return [*lines, "", f"Measured: {how}.", "", bar.line(), ""], bar
 
 
-def queries_section(provml: dict[str, Any], rdflib: dict[str, Any] | None, quads: int) -> tuple[list[str], Bar]:
+def queries_section(
+    provml: dict[str, Any], rdflib: dict[str, Any] | None, quads: int, limits: canned_queries.Limits
+) -> tuple[list[str], Bar]:
     """The canned-query latency table; the bar is the slowest query's p50 on the provml store."""
-    timeout = canned_queries.TIMEOUT_S
+    timeout = limits.timeout_s
     lines = [
         "## 8. Canned queries",
         "",
         f"Every query of `queries/` ({len(provml)}) with the example values of its parameters, on the demo",
         f"lifecycle of {quads:,} quads: provml's on-disk store (`Store.query`, union default graph) against",
         "rdflib's in-memory `Dataset(default_union=True)` holding the same quads. One process per engine;",
-        f"per query one warm-up, then up to {canned_queries.SAMPLES} timed runs (fewer once they took "
-        f"{canned_queries.BUDGET_S:g} s), rows fully read; an rdflib run over {timeout:g} s is stopped.",
+        f"per query one warm-up, then up to {limits.samples} timed runs (fewer once they took "
+        f"{limits.budget_s:g} s), rows fully read; an rdflib run over {timeout:g} s is stopped.",
         "",
         "| query | rows | provml p50 ms | n | rdflib p50 ms | n | rdflib / provml |",
         "|---|---|---|---|---|---|---|",
@@ -653,7 +655,8 @@ def measure_queries(args: argparse.Namespace, work: Path) -> tuple[list[str], Ba
     log(f"canned queries: loading a lifecycle of ~{args.size:,} quads")
     store, nquads, _, quads = canned_queries.prepare(work, args.size)
     spec = work / "queries-spec.json"
-    spec.write_text(json.dumps(canned_queries.specs()))
+    limits = canned_queries.QUICK if args.quick else canned_queries.FULL
+    spec.write_text(json.dumps({"queries": canned_queries.specs(), "limits": limits}))
     log("canned queries on provml")
     provml = worker("queries", "provml", str(store), str(spec))
     rdflib = None
@@ -662,7 +665,7 @@ def measure_queries(args: argparse.Namespace, work: Path) -> tuple[list[str], Ba
         rdflib = worker("queries", "rdflib", str(nquads), str(spec), timeout=SAMPLE_TIMEOUT_S * 4)
     for path in (store, nquads):
         fresh(path)
-    return queries_section(provml, rdflib, quads)
+    return queries_section(provml, rdflib, quads, limits)
 
 
 def main(argv: list[str]) -> None:
