@@ -2,7 +2,7 @@
 
     python benchmarks/run.py            # 1M triples, 3 repeats (~90 min on 2 cores, most of it pySHACL)
     python benchmarks/run.py --quick    # 100k triples, 2 repeats: a smoke test for CI
-    python benchmarks/run.py --only validation --output /tmp/bench.md   # some groups of sections only
+    python benchmarks/run.py --only validation   # measure one group again, keep the report's others
 
 Load samples each run in a fresh interpreter (``_worker.py``), methods interleaved round-robin;
 tables report medians, the raw samples and ratios of medians taken in the same run.
@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import statistics
@@ -525,7 +526,8 @@ python benchmarks/run.py --quick --output /tmp/bench.md   # 100k triples, 2 repe
 
 Options: `--size N` (target triples), `--repeat N`, `--skip-rdflib`, `--work DIR` (data and stores,
 default `benchmarks/work/`, git-ignored), `--output PATH`, `--only GROUP...` (some of `loads`: sections 1-5,
-`capture`, `validation`, `queries`), `--validation-budget S` (seconds a validation sample may take). A loader whose
+`capture`, `validation`, `queries`; the report's other groups are kept as they were, each naming the
+command and commit that measured it), `--validation-budget S` (seconds a validation sample may take). A loader whose
 input maker cannot run (its tool is not installed) is left out of section 5, with a message. Absolute numbers
 depend on the machine and on what else runs on it; compare the ratios, which are taken within one run.
 """
@@ -668,6 +670,33 @@ def measure_queries(args: argparse.Namespace, work: Path) -> tuple[list[str], Ba
     return queries_section(provml, rdflib, quads, limits)
 
 
+def commit() -> str:
+    """The checked-out commit, marked when the working tree has changes."""
+    git = ["git", "-C", str(HERE)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    return (head or "unknown") + (" with uncommitted changes" if dirty.stdout.strip() else "")
+
+
+def block(group: str, lines: list[str], bars: list[Bar], provenance: str) -> str:
+    """One group's sections, fenced by comments that carry its bars, so a later partial run can keep it."""
+    fields = json.dumps([[bar.goal, bar.measured, bar.passed] for bar in bars])
+    return "\n".join([f"<!-- group {group} bars {fields} -->", "", provenance, "", *lines, f"<!-- end {group} -->"])
+
+
+BLOCK = re.compile(r"^<!-- group (?P<group>\w+) bars (?P<bars>.*?) -->$.*?^<!-- end (?P=group) -->$", re.M | re.S)
+
+
+def kept_blocks(report: Path, rerun: set[str]) -> dict[str, tuple[str, list[Bar]]]:
+    """The groups of an earlier report at ``report`` that this run does not measure again."""
+    text = report.read_text() if report.exists() else ""
+    return {
+        match["group"]: (match[0], [Bar(*fields) for fields in json.loads(match["bars"])])
+        for match in BLOCK.finditer(text)
+        if match["group"] in GROUPS and match["group"] not in rerun
+    }
+
+
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
     os.environ.pop("PROVML_BASE", None)  # the lineage query names the model by its default IRI
@@ -675,37 +704,46 @@ def main(argv: list[str]) -> None:
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
 
-    parts: list[tuple[list[str], list[Bar]]] = []
+    measured: dict[str, tuple[list[str], list[Bar]]] = {}
     facts = []
     if "loads" in args.only:
         sections, data_facts = measure_loads(args, work)
-        parts += [(lines, [bar]) for lines, bar in sections]
+        measured["loads"] = ([line for lines, _ in sections for line in lines], [bar for _, bar in sections])
         facts.append(data_facts)
     if "capture" in args.only:
-        parts.append(measure_capture(args))
+        measured["capture"] = measure_capture(args)
     if "validation" in args.only:
         lines, bar = measure_validation(args, work)
-        parts.append((lines, [bar]))
+        measured["validation"] = (lines, [bar])
     if "queries" in args.only:
         lines, bar = measure_queries(args, work)
-        parts.append((lines, [bar]))
+        measured["queries"] = (lines, [bar])
     minutes = (time.perf_counter() - started) / 60
     command = shlex.join(["python", os.path.relpath(sys.argv[0]), *argv])
     loads = [" / ".join(f"{x:.2f}" for x in averages) for averages in (load_before, os.getloadavg())]
+    provenance = "\n".join(
+        [
+            f"_Measured by `{command}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in {minutes:.1f} min, "
+            f"at commit {commit()}; load average (1/5/15 min) before the run {loads[0]}, after {loads[1]}._",
+            *facts,
+        ]
+    )
+    blocks = kept_blocks(args.output, set(args.only))
+    blocks |= {group: (block(group, lines, bars, provenance), bars) for group, (lines, bars) in measured.items()}
+    ordered = [blocks[group] for group in GROUPS if group in blocks]
     report = [
         "# provml benchmarks",
         "",
-        f"Generated by `{command}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in {minutes:.1f} min.",
+        "Each group of sections says which command measured it, when and on which commit; a run with",
+        "`--only` replaces its groups and keeps the others. Machine of the latest run:",
         "",
         *machine(),
-        f"- Load average (1/5/15 min) before the run: {loads[0]}; after: {loads[1]}",
-        *facts,
         "",
         "| bar | measured | result |",
         "|---|---|---|",
-        *(f"| {bar.goal} | {bar.measured} | {bar.verdict} |" for _, bars in parts for bar in bars),
+        *(f"| {bar.goal} | {bar.measured} | {bar.verdict} |" for _, bars in ordered for bar in bars),
         "",
-        *(line for lines, _ in parts for line in lines),
+        *(text + "\n" for text, _ in ordered),
         REPRODUCE,
     ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
