@@ -112,16 +112,25 @@ ASSOCIATED, INFORMED_BY = _t(PROV.wasAssociatedWith), _t(PROV.wasInformedBy)
 STARTED, ENDED, GENERATED_AT = _t(PROV.startedAtTime), _t(PROV.endedAtTime), _t(PROV.generatedAtTime)
 
 
-def date_time(value: Any) -> str:
-    """Return the ``xsd:dateTime`` literal of epoch seconds or an ISO 8601 string."""
+def _datetime(value: Any) -> datetime:
     try:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return rdf.date_time(datetime.fromtimestamp(value, tz=timezone.utc))
+            return datetime.fromtimestamp(value, tz=timezone.utc)
         if isinstance(value, str):
-            return rdf.date_time(datetime.fromisoformat(value.replace("Z", "+00:00")))
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError) as error:
         raise EventError(f"invalid time {value!r}: {error}") from None
     raise EventError(f"invalid time {value!r}: expected epoch seconds or an ISO 8601 string")
+
+
+def date_time(value: Any) -> str:
+    """Return the ``xsd:dateTime`` literal of epoch seconds or an ISO 8601 string."""
+    return rdf.date_time(_datetime(value))
+
+
+def _instant(moment: datetime) -> float:
+    """Return the POSIX time of ``moment``, a time without offset taken as UTC."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def _json_text(value: Any) -> str:
@@ -150,7 +159,8 @@ class EventMapper:
     """Turn event records into quads for one dump graph and the shared graph.
 
     Call :meth:`map` for each record, then :meth:`finish` once: statuses are written last,
-    because a task's start and end may come in separate messages and only the final one holds.
+    because a task's start and end may come in separate messages and only the final one holds;
+    so are the links from each run to the last value it logged of each metric.
     """
 
     def __init__(self, ids: IriMinter, graph: str) -> None:
@@ -159,6 +169,7 @@ class EventMapper:
         self.shared = _t(ids.shared_graph)
         self._statuses: dict[str, tuple[str, str]] = {}  # node -> (status, graph)
         self._generated: dict[tuple[str, str, str], str] = {}  # (workflow, name, value key) -> node
+        self._last_values: dict[tuple[str, str], tuple[tuple[float, int], str]] = {}  # see _metric
         self._handlers = {
             "workflow": self._workflow,
             "task": self._task,
@@ -177,14 +188,19 @@ class EventMapper:
         return self._handlers[record["type"]](record)
 
     def finish(self) -> Iterator[Quad]:
-        """Yield the quads that need every record seen: the final status of each execution.
+        """Yield the quads that need every record seen: the final status of each execution, and
+        the ``provml:lastValue`` of each run and metric.
 
         Only final statuses (FINISHED, ERROR, KILLED, CANCELLED) are stored: an execution that
         started and has not ended is running. A stream loaded in batches can then never leave an
         execution both RUNNING and FINISHED; of two final statuses in one dump, the later wins.
+        A run whose metric values are in several dumps has a last value in each; the latest of
+        them is its last.
         """
         for node, (status, graph) in self._statuses.items():
             yield (node, P["status"], rdf.string(status), graph)
+        for (run, _), (_, point) in self._last_values.items():
+            yield (run, P["lastValue"], point, self.graph)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -223,7 +239,11 @@ class EventMapper:
 
     def _agent_node(self, agent_id: str, kind: str | None = None) -> tuple[str, list[Quad]]:
         node = _t(self.ids.agent(agent_id))
-        quads = [(node, A, AGENT, self.shared), (node, LABEL, rdf.string(agent_id), self.shared)]
+        quads = [
+            (node, A, AGENT, self.shared),
+            (node, P["sourceId"], rdf.string(agent_id), self.shared),
+            (node, LABEL, rdf.string(agent_id), self.shared),
+        ]
         for cls in _AGENT_KINDS.get(kind or "", ()):
             quads.append((node, A, cls, self.shared))
         return node, quads
@@ -453,10 +473,16 @@ class EventMapper:
             yield (point, P["step"], rdf.integer(step), graph)
         if epoch is not None:
             yield (point, P["epoch"], rdf.integer(epoch), graph)
-        yield (point, GENERATED_AT, date_time(timestamp), graph)
+        moment = _datetime(timestamp)
+        yield (point, GENERATED_AT, rdf.date_time(moment), graph)
         yield (point, GENERATED_BY, run, graph)
         if (model_id := record.get("model_id")) is not None:
             yield (point, P["evaluatedModel"], _t(self.ids.model(model_id)), graph)
+        # the run's last value of the measure: the latest in time, then of the highest step (a tie is one node)
+        order = (_instant(moment), -1 if step is None else step)
+        last = self._last_values.get((run, measure))
+        if last is None or order >= last[0]:
+            self._last_values[run, measure] = (order, point)
 
     def _link(self, node: str, record: dict[str, Any], default_role: str | None) -> Iterator[Quad]:
         """Yield how the record's execution used (input) or generated (output) ``node``."""

@@ -125,6 +125,7 @@ class PROVML(_Namespace):
     usedGPU: str
     hasHyperparameterSetting: str
     evaluatedModel: str
+    lastValue: str
     hasDesign: str
     hasFeature: str
     hasCharacteristic: str

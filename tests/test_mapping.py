@@ -164,6 +164,25 @@ def test_a_metric_value_has_its_measure_step_epoch_time_and_run(tmp_path: Path) 
     assert all(v.datatype.endswith("#double") for _, _, v, _ in rows)
 
 
+def test_a_run_links_the_last_value_of_each_metric_latest_in_time_then_of_highest_step(tmp_path: Path) -> None:
+    def metric(name: str, value: float, step: int | None, timestamp: Any) -> dict[str, Any]:
+        record = {"type": "metric", **WF, "task_id": "t", "name": name, "value": value, "timestamp": timestamp}
+        return record if step is None else {**record, "step": step}
+
+    store = load_records(
+        tmp_path,
+        metric("loss", 0.2, 300, "2026-01-05T08:03:00+01:00"),  # 07:03 UTC: logged late, earlier in time
+        metric("loss", 0.4, 200, "2026-01-05T08:02:00Z"),  # the latest in time
+        metric("loss", 0.9, 100, "2026-01-05T08:01:00Z"),
+        metric("accuracy", 0.5, 7, 1767600000),  # 08:00:00Z, at the same time as the next, of a higher step
+        metric("accuracy", 0.6, 6, 1767600000),
+        metric("accuracy", 0.7, None, 1767600000),  # no step: below any step
+    )
+    rows = store.query("""SELECT ?metric ?value WHERE { <urn:provml:task/wf1/t> provml:lastValue ?last .
+        ?last mls:specifiedBy/rdfs:label ?metric ; provml:value ?value }""").rows()
+    assert sorted((m.value, v.python()) for m, v in rows) == [("accuracy", 0.5), ("loss", 0.4)]
+
+
 def test_datasets_are_keyed_by_id_or_digest_and_linked_by_role(tmp_path: Path) -> None:
     digest = "a" * 64
     store = load_records(
@@ -358,4 +377,13 @@ def test_a_stream_loaded_in_batches_gives_the_same_triples_as_loaded_whole(
     load_file(at_once, whole)
     for path in parts:
         load_file(batched, path)
-    assert set(batched.query(triples)) == set(at_once.query(triples))
+    last = "https://w3id.org/provml#lastValue"
+    assert {t for t in batched.query(triples) if t[1].value != last} == {
+        t for t in at_once.query(triples) if t[1].value != last
+    }
+    # each batch links the last value of its own part of the stream; the latest of them is the whole stream's
+    latest = """SELECT ?run ?measure (MAX(?time) AS ?latest) (COUNT(*) AS ?links) WHERE {
+        ?run provml:lastValue ?value . ?value mls:specifiedBy ?measure ; prov:generatedAtTime ?time } GROUP BY ?run ?measure"""
+    whole, split = ({row[:3]: row[3].python() for row in store.query(latest)} for store in (at_once, batched))
+    assert whole.keys() == split.keys() and whole
+    assert set(whole.values()) == {1} and max(split.values()) > 1
