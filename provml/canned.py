@@ -107,8 +107,10 @@ class Parameter:
             return f"{rdf.string(value)}@{self.language}"
         if self.kind == "number":
             return _typed(self.name, value, XSD.integer if re.fullmatch(r"[+-]?\d+", value) else XSD.decimal)
-        if self.kind == "integer":
-            return _typed(self.name, value, XSD.integer)
+        if self.kind == "integer":  # written bare, so that it can also be a LIMIT or an OFFSET
+            if not re.fullmatch(r"[+-]?\d+", value):
+                raise QueryError(f"parameter {self.name!r} must be an xsd:integer; got {value!r}")
+            return str(int(value))
         if self.kind == "typed":
             assert self.datatype is not None
             return _typed(self.name, value, self.datatype)
@@ -293,13 +295,21 @@ def _named_list(value: Any, key: str) -> dict[str, Any]:
 
 
 class Library:
-    """The canned queries of a directory (the shipped ``queries/`` by default), by name."""
+    """The canned queries of a directory (the shipped ``queries/`` by default), by name.
+
+    A file that does not parse does not hide the others: it is kept in :attr:`broken`, and asking
+    for it by name raises its error.
+    """
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or queries_dir()
         self.queries: dict[str, CannedQuery] = {}
+        self.broken: dict[str, QueryError] = {}
         for path in sorted(self.directory.glob("*.rq")):
-            self.queries[path.stem] = CannedQuery.parse(path.stem, path.read_text(encoding="utf-8"), source=path)
+            try:
+                self.queries[path.stem] = CannedQuery.parse(path.stem, path.read_text(encoding="utf-8"), source=path)
+            except QueryError as error:
+                self.broken[path.stem] = error
 
     def __iter__(self) -> Iterator[CannedQuery]:
         return iter(self.queries.values())
@@ -311,6 +321,8 @@ class Library:
         """Return the query named ``name``, or raise :class:`QueryError` suggesting close names."""
         if (query := self.queries.get(name.removesuffix(".rq"))) is not None:
             return query
+        if (error := self.broken.get(name.removesuffix(".rq"))) is not None:
+            raise error
         close = difflib.get_close_matches(name, self.queries, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else "; `provml queries list` shows them"
         raise QueryError(f"no canned query named {name!r}{hint}")

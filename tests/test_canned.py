@@ -5,6 +5,7 @@ What each shipped query answers is tested on the fixture lifecycle in test_queri
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
@@ -71,7 +72,7 @@ def test_values_are_written_as_escaped_terms_of_their_type() -> None:
         {"wf": "provml:Study", "n": "3", "v": "0.5", "name": 'say "hi"', "at": "2026-01-05T10:00:00Z", "id": "a\\b"}
     )
     assert "provml:partOf <https://w3id.org/provml#Study>" in text
-    assert '"3"^^<http://www.w3.org/2001/XMLSchema#integer>' in text
+    assert "provml:epoch 3 ;" in text  # bare, as an integer must be in a LIMIT
     assert '"0.5"^^<http://www.w3.org/2001/XMLSchema#decimal>' in text
     assert 'rdfs:label "say \\"hi\\""@en' in text
     assert '"2026-01-05T10:00:00Z"^^<http://www.w3.org/2001/XMLSchema#dateTime>' in text
@@ -109,6 +110,12 @@ def test_an_optional_parameter_left_out_stays_a_free_variable(small_store: Store
     assert sorted({row[0].python() for row in query.run(small_store)}) == [0, 1, 2]
     # train-a: loss 0.6 at epoch 1, accuracy 0.6 at epoch 0
     assert [row[0].python() for row in query.run(small_store, {"value": "0.6"})] == [0, 1]
+
+
+def test_an_integer_parameter_can_be_a_limit(small_store: Store) -> None:
+    query = parse(HEADER + "#+ defaults:\n#+   - limit: 2\nSELECT ?s WHERE { ?s ?p ?o } LIMIT ?_limit_integer")
+    assert len(query.run(small_store).rows()) == 2
+    assert len(query.run(small_store, {"limit": "+3"}).rows()) == 3
 
 
 def test_a_value_cannot_change_what_the_query_does(small_store: Store) -> None:
@@ -149,6 +156,15 @@ def test_a_library_reads_a_directory_and_suggests_close_names(tmp_path: Path) ->
     assert library.tagged("phase:deployment") == []
 
 
+def test_a_file_that_does_not_parse_leaves_the_others_usable(tmp_path: Path) -> None:
+    (tmp_path / "good.rq").write_text(HEADER + "SELECT * { ?s ?p ?o }")
+    (tmp_path / "bad.rq").write_text("#+ tags: [phase:training]\nSELECT * { ?s ?p ?o }")
+    library = Library(tmp_path)
+    assert [q.name for q in library] == ["good"] and list(library.broken) == ["bad"]
+    with pytest.raises(QueryError, match=r"bad\.rq.*needs a summary"):
+        library.get("bad")
+
+
 # -- the shipped library -------------------------------------------------------------------
 
 
@@ -183,6 +199,24 @@ def test_every_example_answers_on_the_demo_data(demo_store: Store) -> None:
     for query in shipped():
         examples = {p.name: p.example for p in query.parameters if p.example is not None}
         assert query.run(demo_store, examples).rows(), f"{query.name} with {examples} has no answer on the demo"
+
+
+def test_answers_are_the_same_without_the_last_value_links(demo_store: Store) -> None:
+    """RDF written by another tool has no provml:lastValue: queries then read every value of a run instead."""
+    exported = io.BytesIO()
+    demo_store.export(exported, "nquads")
+    kept = [line for line in exported.getvalue().splitlines(keepends=True) if b"#lastValue>" not in line]
+    assert len(kept) < exported.getvalue().count(b"\n"), "the demo's runs link their last values"
+    unlinked = Store()
+    unlinked.add_rdf(b"".join(kept), "nquads")
+
+    def rows(store: Store, query: CannedQuery, values: dict[str, str]) -> list[str]:  # averages: summed in any order
+        python = ((None if t is None else t.python() for t in row) for row in query.run(store, values))
+        return sorted(repr(tuple(round(v, 9) if isinstance(v, float) else v for v in row)) for row in python)
+
+    for query in shipped():
+        examples = {p.name: p.example for p in query.parameters if p.example is not None}
+        assert rows(demo_store, query, examples) == rows(unlinked, query, examples), query.name
 
 
 def test_docs_queries_md_is_generated_from_the_headers() -> None:

@@ -61,6 +61,10 @@ def test_the_best_runs_by_a_loss_are_the_lowest_first_when_asked_ascending(lifec
     ]
 
 
+def test_the_best_runs_are_limited_to_the_first_ones_asked_for(lifecycle_store: Store) -> None:
+    assert [row[0] for row in answer(lifecycle_store, "best-runs", limit="2")] == ["train-b", "train-a"]
+
+
 def test_the_best_runs_of_a_metric_no_run_logged_are_none(lifecycle_store: Store) -> None:
     assert answer(lifecycle_store, "best-runs", metric="val_accuracy") == []
     # test_accuracy was logged by evaluations, which are not training runs
