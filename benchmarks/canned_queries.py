@@ -35,7 +35,7 @@ class Limits(NamedTuple):
     timeout_s: float
 
 
-FULL, QUICK = Limits(20, 10.0, 60.0), Limits(3, 1.0, 5.0)
+FULL, QUICK = Limits(20, 10.0, 30.0), Limits(3, 1.0, 5.0)
 
 
 def specs() -> dict[str, str]:
