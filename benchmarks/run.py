@@ -700,7 +700,7 @@ def kept_blocks(report: Path, rerun: set[str]) -> dict[str, tuple[str, list[Bar]
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
     os.environ.pop("PROVML_BASE", None)  # the lineage query names the model by its default IRI
-    started, load_before = time.perf_counter(), os.getloadavg()
+    started, load_before, code = time.perf_counter(), os.getloadavg(), commit()  # the code, before it can change
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
 
@@ -724,7 +724,8 @@ def main(argv: list[str]) -> None:
     provenance = "\n".join(
         [
             f"_Measured by `{command}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in {minutes:.1f} min, "
-            f"at commit {commit()}; load average (1/5/15 min) before the run {loads[0]}, after {loads[1]}._",
+            f"at commit {code}, {machine()[0].removeprefix('- Machine: ')}; load average (1/5/15 min) before the "
+            f"run {loads[0]}, after {loads[1]}._",
             *facts,
         ]
     )
@@ -735,7 +736,7 @@ def main(argv: list[str]) -> None:
         "# provml benchmarks",
         "",
         "Each group of sections says which command measured it, when and on which commit; a run with",
-        "`--only` replaces its groups and keeps the others. Machine of the latest run:",
+        "`--only` replaces its groups and keeps the others. Machine of the latest run (each group names its own):",
         "",
         *machine(),
         "",
