@@ -149,15 +149,20 @@ def validation_sample(store: Path, engine: str, budget: float) -> dict[str, Any]
 # -- report --------------------------------------------------------------------------------
 
 
-def machine() -> list[str]:
-    """Describe the machine, OS and software versions, as report lines."""
+def hardware() -> str:
+    """Name the CPU, its cores and the RAM: ``Intel(R) Xeon(R) Processor, 2 cores, 23.5 GiB RAM``."""
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
     meminfo = Path("/proc/meminfo").read_text().split()
     ram_gib = int(meminfo[meminfo.index("MemTotal:") + 1]) / 2**20
+    return f"{cpu}, {os.cpu_count()} cores, {ram_gib:.1f} GiB RAM"
+
+
+def machine() -> list[str]:
+    """Describe the machine, OS and software versions, as report lines."""
     packages = ", ".join(f"{name} {version(name)}" for name in ("provml", "pyoxigraph", "rdflib", "orjson"))
     return [
-        f"- Machine: {cpu}, {os.cpu_count()} cores, {ram_gib:.1f} GiB RAM",
+        f"- Machine: {hardware()}",
         f"- OS: {platform.platform()}",
         f"- Python: {platform.python_implementation()} {platform.python_version()}; {packages}",
     ]
@@ -724,7 +729,7 @@ def main(argv: list[str]) -> None:
     provenance = "\n".join(
         [
             f"_Measured by `{command}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in {minutes:.1f} min, "
-            f"at commit {code}, {machine()[0].removeprefix('- Machine: ')}; load average (1/5/15 min) before the "
+            f"at commit {code}, {hardware()}; load average (1/5/15 min) before the "
             f"run {loads[0]}, after {loads[1]}._",
             *facts,
         ]

@@ -70,6 +70,7 @@ _PARAMETER = re.compile(
     r"\?(?P<underscores>_{1,2})(?P<name>[A-Za-z0-9]+)"
     r"(?:_(?P<kind>iri|number|literal|integer)\b|_(?P<prefix>[A-Za-z0-9]+)_(?P<local>[A-Za-z0-9]+)\b|_(?P<lang>[A-Za-z]{2,8})\b)?"
 )
+_INTEGER = re.compile(r"[+-]?\d+")
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$")
 _CHECKS = {
     "integer": int,
@@ -106,9 +107,9 @@ class Parameter:
         if self.kind == "language":
             return f"{rdf.string(value)}@{self.language}"
         if self.kind == "number":
-            return _typed(self.name, value, XSD.integer if re.fullmatch(r"[+-]?\d+", value) else XSD.decimal)
+            return _typed(self.name, value, XSD.integer if _INTEGER.fullmatch(value) else XSD.decimal)
         if self.kind == "integer":  # written bare, so that it can also be a LIMIT or an OFFSET
-            if not re.fullmatch(r"[+-]?\d+", value):
+            if not _INTEGER.fullmatch(value):
                 raise QueryError(f"parameter {self.name!r} must be an xsd:integer; got {value!r}")
             return str(int(value))
         if self.kind == "typed":
@@ -319,9 +320,10 @@ class Library:
 
     def get(self, name: str) -> CannedQuery:
         """Return the query named ``name``, or raise :class:`QueryError` suggesting close names."""
-        if (query := self.queries.get(name.removesuffix(".rq"))) is not None:
+        stem = name.removesuffix(".rq")
+        if (query := self.queries.get(stem)) is not None:
             return query
-        if (error := self.broken.get(name.removesuffix(".rq"))) is not None:
+        if (error := self.broken.get(stem)) is not None:
             raise error
         close = difflib.get_close_matches(name, self.queries, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else "; `provml queries list` shows them"
