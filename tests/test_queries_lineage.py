@@ -261,6 +261,9 @@ def test_model_quality_sits_next_to_the_concepts_of_the_raw_data_best_model_firs
     )
     # training metric values name no model
     assert answer(lifecycle_store, "domain-and-model-quality", measure="loss") == []
+    # a page holds the rows of a number of values, best first
+    assert answer(lifecycle_store, "domain-and-model-quality", limit="1") == rows("unet-b", 0.86)
+    assert answer(lifecycle_store, "domain-and-model-quality", offset="1") == rows("unet-a", 0.81)
 
 
 def test_the_inference_output_is_listed_with_its_model_input_and_their_concepts(lifecycle_store: Store) -> None:

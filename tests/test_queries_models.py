@@ -105,6 +105,15 @@ def test_a_sweep_against_another_metric_and_one_no_run_logged(lifecycle_store: S
     assert answer(lifecycle_store, "hyperparameter-sweep", workflow="eval-1") == []
 
 
+def test_a_sweep_comes_in_pages_of_runs(lifecycle_store: Store) -> None:
+    everything = answer(lifecycle_store, "hyperparameter-sweep", workflow="sweep-1")
+    assert answer(lifecycle_store, "hyperparameter-sweep", workflow="sweep-1", limit="2", offset="1") == everything[1:3]
+    # a run without the metric keeps its place on the page
+    assert answer(lifecycle_store, "hyperparameter-sweep", workflow="sweep-1", metric="val_loss", offset="3") == [
+        ("train-d", SWEEP["train-d"], None, None, "RUNNING")
+    ]
+
+
 # -- compare-runs ------------------------------------------------------------------------
 
 
@@ -180,6 +189,17 @@ def test_the_final_metrics_of_one_workflow(lifecycle_store: Store) -> None:
     assert answer(lifecycle_store, "final-metrics", workflow="sweep-1") == everything[4:]
     assert answer(lifecycle_store, "final-metrics", workflow="eval-1") == everything[:4]
     assert answer(lifecycle_store, "final-metrics", workflow="curation-1") == []  # it logged no metric
+
+
+def test_the_final_metrics_come_in_pages_of_runs(lifecycle_store: Store) -> None:
+    everything = answer(lifecycle_store, "final-metrics")  # 6 runs that logged 2 metrics each
+    # the curation tasks logged no metric, so they take no place on a page even though curation-1 sorts first
+    assert answer(lifecycle_store, "final-metrics", limit="1") == everything[:2]
+    assert answer(lifecycle_store, "final-metrics", limit="2", offset="3") == everything[6:10]
+    assert answer(lifecycle_store, "final-metrics", workflow="sweep-1", limit="3", offset="3") == everything[10:]
+    assert answer(lifecycle_store, "final-metrics", offset="6") == []
+    with pytest.raises(QueryError, match="'limit' must be an xsd:integer"):
+        answer(lifecycle_store, "final-metrics", limit="all")
 
 
 # -- model-evaluations -------------------------------------------------------------------
