@@ -309,3 +309,34 @@ def test_a_dump_with_many_shared_triples_spills_them_and_loads_the_same(
     with Store() as failed:
         assert isinstance(load_paths(failed, [bad])[0].error, EventError)
         assert failed.stats()["quads"] == 0
+
+
+class _CountingCompactions:
+    """Stands in for a store's pyoxigraph Store: counts optimize() calls, passes everything on."""
+
+    def __init__(self, inner: pyoxigraph.Store) -> None:
+        self.inner, self.compactions = inner, 0
+
+    def optimize(self) -> None:
+        self.compactions += 1
+        self.inner.optimize()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_a_big_load_compacts_an_on_disk_store_at_its_end(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    lifecycle = sorted((Path(__file__).parent / "fixtures" / "lifecycle").glob("*.jsonl"))
+    with Store(tmp_path / "store") as store:
+        counting = store._store = _CountingCompactions(store._store)  # type: ignore[assignment]
+        load_paths(store, lifecycle[:1])
+        assert counting.compactions == 0, "a small load leaves compaction to RocksDB"
+        monkeypatch.setattr("provml.store.COMPACT_AFTER", 10)
+        outcomes = load_paths(store, lifecycle[1:])
+        assert all(o.error is None for o in outcomes) and counting.compactions == 1, "once, after the last dump"
+        load_paths(store, lifecycle[1:])  # already loaded: nothing written
+        assert counting.compactions == 1
+    with Store() as memory:
+        counting = memory._store = _CountingCompactions(memory._store)  # type: ignore[assignment]
+        load_paths(memory, lifecycle)
+        assert counting.compactions == 0, "nothing to compact in memory"
