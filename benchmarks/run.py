@@ -526,7 +526,7 @@ REPRODUCE = """## How to reproduce
 ```
 pip install -e '.[test,bench]'   # provml, numpy (training loop), mlflow, and the tools that make loader inputs
 python benchmarks/run.py    # full run: 1M triples, 3 repeats, ~90 min on 2 cores; writes docs/BENCHMARKS.md
-python benchmarks/run.py --quick --output /tmp/bench.md   # 100k triples, 2 repeats (CI adds --repeat 1)
+python benchmarks/run.py --quick --output /tmp/bench.md   # 100k triples, 2 repeats (CI: --repeat 1 --size 30000)
 ```
 
 Options: `--size N` (target triples), `--repeat N`, `--skip-rdflib`, `--work DIR` (data and stores,
