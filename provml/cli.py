@@ -6,6 +6,7 @@ Errors are printed as one line (``file:line: message``) without a traceback; the
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 import warnings
@@ -653,18 +654,10 @@ def demo(
 
     Example: provml demo --runs 20 --epochs 30 && provml graphs
     """
-    from provml.demo import QUESTIONS, write_lifecycle
+    from provml.demo import QUESTIONS
 
-    files = write_lifecycle(directory, runs=runs, epochs=epochs)
-    out.print(f"Wrote {len(files)} event files to {directory}/")
     with _open(store) as db:
-        check = _load_validation(None, "fast", False)
-        outcomes = _load_with_progress(db, [(path, loaders.get("events")) for path in files], False, check)
-        for outcome in outcomes:
-            if outcome.error is not None:
-                raise outcome.error
-        total = db.stats()
-        out.print(f"Loaded them into {db.path}: {total['quads']:,} quads in {total['dumps']} dumps\n")
+        _load_demo(db, directory, runs, epochs)
         for question, sparql in QUESTIONS:
             result = db.query(sparql)
             table = Table(*result.variables, title=f"[bold]{question}[/bold]", title_justify="left")
@@ -675,31 +668,83 @@ def demo(
     out.print("Ask your own: provml query 'SELECT * WHERE { ?model a provml:Model } LIMIT 5'")
 
 
+def _load_demo(db: Store, directory: Path, runs: int, epochs: int) -> None:
+    """Write the demo lifecycle's event files to ``directory`` and load them into ``db``."""
+    from provml.demo import write_lifecycle
+
+    files = write_lifecycle(directory, runs=runs, epochs=epochs)
+    out.print(f"Wrote {len(files)} event files to {directory}/")
+    check = _load_validation(None, "fast", False)
+    outcomes = _load_with_progress(db, [(path, loaders.get("events")) for path in files], False, check)
+    for outcome in outcomes:
+        if outcome.error is not None:
+            raise outcome.error
+    total = db.stats()
+    out.print(f"Loaded them into {db.path}: {total['quads']:,} quads in {total['dumps']} dumps\n")
+
+
 @app.command()
 def serve(
     host: Annotated[
-        str, typer.Option(help="Address to listen on; other machines reach it only if you say so.")
+        str, typer.Option(help="Address to listen on; other machines reach it only if you say so (0.0.0.0).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     token: Annotated[
         str | None,
-        typer.Option(envvar="PROVML_TOKEN", help="Bearer token that writes (ingest) need; without one, read-only."),
+        typer.Option(
+            envvar="PROVML_TOKEN",
+            help="Bearer token that writes (update, ingest, graph store) need; without one, read-only.",
+        ),
+    ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="First write the demo lifecycle to ./provml-demo and load it (`provml demo`)."),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a query may run; one that runs longer is stopped.")
+    ] = 30.0,
+    max_rows: Annotated[int, typer.Option(min=1, help="Rows (or triples) of one answer at most.")] = 100_000,
+    max_body: Annotated[int, typer.Option(min=1024, help="Bytes of one request body at most.")] = 64 << 20,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Processes that run queries.")] = 2,
+    allow_remote: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-remote", help="An endpoint SERVICE and LOAD may reach (http://host:port/path); repeat for more."
+        ),
     ] = None,
     validate: ValidateOption = True,
     store: StoreOption = None,
 ) -> None:
-    """Serve the store over HTTP: /health, and /ingest for the capture client's HTTP transport.
+    """Serve the store over HTTP: SPARQL endpoint, canned queries, ingest and the web UI.
+
+    Routes: / (web UI), /sparql (SPARQL 1.1 Protocol), /graphs (Graph Store Protocol), /queries (canned
+    queries), /ingest, /lineage, /health, /docs (OpenAPI). Reads are open; writes need the token.
 
     Example: PROVML_TOKEN=s3cret provml serve --port 8000
     """
     import uvicorn
 
-    from provml.server import create_app
+    from provml.server import Settings, create_app
 
     db = _open(store)
-    err.print(f"provml serving {db.path} on http://{host}:{port} ({'writable with a token' if token else 'read-only'})")
-    check = _load_validation(None, "fast", False) if validate else None
-    uvicorn.run(create_app(db, token=token, check=check), host=host, port=port, log_level="warning")
+    if demo:
+        _load_demo(db, Path("provml-demo"), 12, 20)
+    settings = Settings(
+        token=token,
+        query_timeout=timeout,
+        max_rows=max_rows,
+        max_body_bytes=max_body,
+        workers=workers,
+        allow_remote=tuple(allow_remote or ()),
+        check=_load_validation(None, "fast", False) if validate else None,
+    )
+    application = create_app(db, settings)
+    mode = "writable with a token" if token else "read-only"
+    err.print(f"provml serving {db.path} on http://{host}:{port} ({mode}); web UI at http://{host}:{port}/")
+    logger = logging.getLogger("provml")  # the access log and server errors, one line each, on stderr
+    logger.setLevel(logging.INFO)
+    logger.addHandler(logging.StreamHandler(sys.stderr))
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 
 def main() -> None:

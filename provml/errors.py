@@ -10,6 +10,10 @@ source (a path or a URI) and, where known, the line, so that the CLI can print t
     │   └── ValidationError a dump that violates the SHACL shapes (it carries the report)
     ├── StoreError          the store cannot be opened, is locked, or refused a write
     ├── QueryError          a SPARQL query or update that does not parse or cannot run
+    │   ├── LimitError      an answer over a limit the server sets (rows, triples)
+    │   │   └── QueryTimeout  a query that ran past the server's time limit and was stopped
+    │   ├── RemoteAccessError a SERVICE or LOAD of a host that is not allow-listed
+    │   └── NotAcceptable   no format the client accepts fits the answer
     └── ShapeError          a SHACL shapes graph that cannot be read or used
 
 :class:`ProvmlWarning` reports what provml recovered from (a torn last line skipped, a capture
@@ -60,6 +64,22 @@ class StoreError(ProvmlError):
 
 class QueryError(ProvmlError):
     """A SPARQL query or update is invalid or failed."""
+
+
+class LimitError(QueryError):
+    """An answer went over a limit that the server sets (result rows or triples)."""
+
+
+class QueryTimeout(LimitError):
+    """A query ran past the server's time limit and was stopped."""
+
+
+class RemoteAccessError(QueryError):
+    """A query or update would fetch from a host (SERVICE, LOAD) that is not allow-listed."""
+
+
+class NotAcceptable(QueryError):
+    """No format the client accepts fits the answer (HTTP 406)."""
 
 
 class ShapeError(ProvmlError):

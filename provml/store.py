@@ -45,7 +45,7 @@ from typing import IO, Any, NamedTuple, Protocol
 import pyoxigraph as ox
 
 from provml import rdf
-from provml.errors import InputError, ProvmlError, QueryError, StoreError, ValidationError
+from provml.errors import InputError, LimitError, ProvmlError, QueryError, StoreError, ValidationError
 from provml.ids import IriMinter
 from provml.rdf import Quad, RdfDocument
 from provml.vocab import PREFIXES, PROV, PROVML, RDF, sparql_prefixes
@@ -150,15 +150,28 @@ class QueryResult:
         """Return every row (a tuple of terms, ``None`` where unbound)."""
         return list(self)
 
-    def serialize(self, output: IO[bytes], format: str) -> None:
-        """Write the result in a standard format: json/xml/csv/tsv for solutions, an RDF format for triples."""
+    def serialize(self, output: IO[bytes], format: str, *, limit: int | None = None) -> None:
+        """Write the result in a standard format: json/xml/csv/tsv for solutions, an RDF format for triples.
+
+        ``limit`` caps the triples of a graph result: one more is a :class:`QueryError`."""
         formats = RESULT_FORMATS if self.kind != "graph" else RDF_FORMATS
         if format not in formats:
             kind = "query solutions" if self.kind != "graph" else "graph results"
             raise QueryError(f"format {format!r} does not fit {kind}; use one of {', '.join(formats)}")
         if self.kind == "ask" and format in ("csv", "tsv"):
             raise QueryError("an ASK result can only be written as json or xml")
-        self._inner.serialize(output, formats[format])
+        if limit is None or self.kind != "graph":
+            self._inner.serialize(output, formats[format])
+            return
+        prefixes = PREFIXES if formats[format] in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
+        ox.serialize(_capped(self._inner, limit), output, formats[format], prefixes=prefixes)
+
+
+def _capped(triples: Iterable[Any], limit: int) -> Iterator[Any]:
+    for count, triple in enumerate(triples):
+        if count == limit:
+            raise LimitError(f"the answer has more than {limit:,} triples, the server's limit; narrow the query")
+        yield triple
 
 
 @dataclass(frozen=True)
@@ -226,7 +239,29 @@ class Store:
                 message = "the store is in use by another process (a running `provml serve` or `provml load`?)"
             raise StoreError(f"cannot open the store: {message}", source=self.path) from None
         self._catalog = ox.NamedNode(self.ids.catalog_graph)
+        self.read_only = False
         self._recover()
+
+    @classmethod
+    def open_snapshot(cls, path: str | Path, *, ids: IriMinter | None = None) -> Store:
+        """Open a snapshot made by :meth:`snapshot` for reading only (nothing else may write to it)."""
+        opened = cls.__new__(cls)
+        opened.path, opened.ids, opened.read_only = Path(path), ids or IriMinter(), True
+        try:
+            opened._store = ox.Store.read_only(str(path))
+        except OSError as error:
+            raise StoreError(f"cannot open the snapshot: {error}", source=path) from None
+        opened._catalog = ox.NamedNode(opened.ids.catalog_graph)
+        return opened
+
+    def snapshot(self, target: str | Path) -> None:
+        """Write a consistent copy of an on-disk store to the new directory ``target`` (hard links: cheap)."""
+        if self.path is None:
+            raise StoreError("an in-memory store has no snapshots; open a store on disk")
+        try:
+            self._store.backup(str(target))
+        except OSError as error:
+            raise StoreError(f"cannot snapshot the store: {error}", source=target) from None
 
     def __repr__(self) -> str:
         return f"<Store path={str(self.path) if self.path else None} quads={len(self._store)}>"
@@ -239,7 +274,7 @@ class Store:
 
     def close(self) -> None:
         """Flush and release the store (on-disk stores can then be opened by another process)."""
-        if self.path is not None and self._store is not None:
+        if self.path is not None and self._store is not None and not self.read_only:
             self._store.flush()
         self._store = None  # type: ignore[assignment]
 
@@ -517,12 +552,16 @@ class Store:
         *,
         union: bool = True,
         graphs: Iterable[str] | None = None,
+        named_graphs: Iterable[str] | None = None,
         bindings: dict[str, Term] | None = None,
         functions: dict[str, Callable[..., bool]] | None = None,
+        base_iri: str | None = None,
     ) -> QueryResult:
         """Run a SPARQL query; by default the default graph is the union of all graphs.
 
-        ``graphs`` makes the default graph the merge of those named graphs instead. ``bindings``
+        ``graphs`` makes the default graph the merge of those named graphs instead, and ``named_graphs``
+        limits the graphs ``GRAPH`` sees; either replaces the query's ``FROM`` clauses. ``base_iri``
+        resolves relative IRIs. ``bindings``
         pre-binds variables to terms (SEP-0007 substitution: a value cannot inject SPARQL).
         ``functions`` defines boolean filter functions by IRI, called with :class:`Term` arguments.
         The prefixes of :data:`provml.vocab.PREFIXES` are predefined.
@@ -530,6 +569,10 @@ class Store:
         options: dict[str, Any] = {"use_default_graph_as_union": union and graphs is None, "prefixes": PREFIXES}
         if graphs is not None:
             options["default_graph"] = [ox.NamedNode(g) for g in graphs]
+        if named_graphs is not None:
+            options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        if base_iri is not None:
+            options["base_iri"] = base_iri
         if bindings:
             options["substitutions"] = {ox.Variable(name): _ox_term(term) for name, term in bindings.items()}
         if functions:
@@ -541,10 +584,10 @@ class Store:
         except (OSError, RuntimeError) as error:  # RuntimeError: a pre-bound variable the query does not project
             raise QueryError(f"query failed: {error}") from None
 
-    def update(self, sparql: str) -> None:
-        """Run a SPARQL update in one transaction."""
+    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
+        """Run a SPARQL update in one transaction; ``base_iri`` resolves relative IRIs."""
         try:
-            self._store.update(sparql, prefixes=PREFIXES)
+            self._store.update(sparql, prefixes=PREFIXES, base_iri=base_iri)
         except SyntaxError as error:
             raise QueryError(f"invalid SPARQL update: {error}") from None
         except OSError as error:

@@ -1,5 +1,6 @@
 """The provml HTTP service (shipped as ``provml.server``)."""
 
 from provml.server.app import create_app
+from provml.server.context import Settings
 
-__all__ = ["create_app"]
+__all__ = ["Settings", "create_app"]

@@ -1,0 +1,77 @@
+"""What every route of the server shares: its settings, the store, the query runner and the token check."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from provml.errors import ProvmlError
+from provml.server.runner import QueryRunner
+from provml.store import LoadCheck, Store
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The server's limits and access rules; every default is the safe one."""
+
+    token: str | None = None  # the bearer token that writes need; None: read-only
+    query_timeout: float = 30.0  # seconds a query may run before it is stopped
+    max_rows: int = 100_000  # rows (or triples) of one answer
+    max_body_bytes: int = 64 << 20  # bytes of one request body
+    workers: int = 2  # processes that run queries
+    allow_remote: tuple[str, ...] = ()  # endpoints SERVICE and LOAD may reach (scheme://host:port/path)
+    check: LoadCheck | None = field(default=None, compare=False)  # validates each ingested dump
+
+
+class HttpError(ProvmlError):
+    """An error the server answers with ``status`` (and ``headers``)."""
+
+    def __init__(self, status: int, message: str, *, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.headers = status, dict(headers or {})
+
+
+class Context:
+    """The state of one running app: ``request.app.state.provml``."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store, self.settings = store, settings
+        self.runner = QueryRunner(store, workers=settings.workers, timeout=settings.query_timeout)
+
+    def authorize(self, request: Request) -> None:
+        """Raise an :class:`HttpError` unless the request carries the bearer token (compared in constant time)."""
+        if self.settings.token is None:
+            raise HttpError(403, "read-only: start provml serve with a token (--token or PROVML_TOKEN) to allow writes")
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            challenge = {"WWW-Authenticate": "Bearer"}
+            raise HttpError(401, "this write needs Authorization: Bearer <token>", headers=challenge)
+        if not hmac.compare_digest(given.strip().encode(), self.settings.token.encode()):
+            raise HttpError(403, "wrong token")
+
+    async def body(self, request: Request) -> bytes:
+        """Return the request body, or raise 413 once it passes the size limit (without reading the rest)."""
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise HttpError(413, f"the request body is over the limit of {limit:,} bytes")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HttpError(413, f"the request body is over the limit of {limit:,} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def base_iri(request: Request) -> str:
+        """The base IRI of relative IRIs in queries and updates: the endpoint's own URL."""
+        return str(request.url.replace(query=None, fragment=None))
+
+    def close(self) -> None:
+        """Stop the query workers and release the store."""
+        self.runner.close()
+        self.store.close()

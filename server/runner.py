@@ -1,0 +1,215 @@
+"""Run read queries in worker processes, each within a time limit, over snapshots of the store.
+
+Oxigraph cannot stop a query once it runs, so queries run in worker processes: one that runs past
+the time limit is killed (``SIGKILL``) and replaced, and the client is told. Workers read a snapshot
+of the store (:meth:`provml.store.Store.snapshot`: hard links, a few milliseconds), never the store
+itself: the server's writes go to the store under one lock, and each write ends by publishing a new
+snapshot. A query therefore sees the store as it was between two writes, never half a load, and a
+client whose write was answered sees it in its next query.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from provml import errors
+from provml.errors import QueryError, QueryTimeout, StoreError
+from provml.ids import IriMinter
+from provml.server import results
+from provml.store import Store
+
+_SPAWN = multiprocessing.get_context("spawn")  # a fork would copy the store's locks and threads
+
+
+@dataclass(frozen=True)
+class Request:
+    """One query for a worker: its text and dataset, and how to write the answer."""
+
+    sparql: str
+    accept: str | None = None
+    format: str | None = None
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    base_iri: str | None = None
+    max_rows: int = 100_000
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A written answer: its bytes, format name and the kind of result (select, ask, graph)."""
+
+    body: bytes
+    format: str
+    kind: str
+
+    @property
+    def media_type(self) -> str:
+        return results.media_type(self.format)
+
+
+@dataclass
+class _Worker:
+    process: Any
+    connection: Connection
+    snapshot: Path | None = None
+    busy_since: float = field(default=0.0)
+
+
+class QueryRunner:
+    """Worker processes answering :class:`Request` objects over the latest snapshot of ``store``."""
+
+    def __init__(self, store: Store, *, workers: int = 2, timeout: float = 30.0) -> None:
+        if store.path is None:
+            raise StoreError("the server needs a store on disk (its queries run on snapshots of it)")
+        self.store, self.timeout = store, timeout
+        self.writing = threading.Lock()  # one write at a time: loads and updates, then a new snapshot
+        self._snapshots = Path(tempfile.mkdtemp(prefix=".provml-snapshots-", dir=store.path.parent))
+        self._guard = threading.Lock()  # the snapshot in use and the readers of each
+        self._readers: dict[Path, int] = {}
+        self._generation = 0
+        self._current = self._take_snapshot()
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._workers = [self._spawn() for _ in range(max(1, workers))]
+        for worker in self._workers:
+            self._idle.put(worker)
+        self.timeouts = 0  # queries stopped for running too long, since the start
+
+    # -- writes -------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Store]:
+        """Hold the write lock around a change of the store; on leaving, queries see the change."""
+        with self.writing:
+            try:
+                yield self.store
+            finally:
+                self.publish()
+
+    def publish(self) -> None:
+        """Take a new snapshot for the next queries (call it holding :attr:`writing`)."""
+        snapshot = self._take_snapshot()
+        with self._guard:
+            self._current = snapshot
+        self._prune()
+
+    def _take_snapshot(self) -> Path:
+        self._generation += 1
+        target = self._snapshots / str(self._generation)
+        self.store.snapshot(target)
+        return target
+
+    def _prune(self) -> None:
+        """Delete the snapshots no query reads any more, but the current one."""
+        with self._guard:
+            stale = [p for p in self._snapshots.iterdir() if p != self._current and not self._readers.get(p)]
+            for path in stale:
+                self._readers.pop(path, None)
+        for path in stale:
+            shutil.rmtree(path, ignore_errors=True)
+
+    # -- queries ------------------------------------------------------------------------
+
+    def run(self, request: Request) -> Answer:
+        """Answer ``request`` within the time limit (blocking: call it from a thread)."""
+        deadline = time.monotonic() + self.timeout
+        try:
+            worker = self._idle.get(timeout=self.timeout)
+        except queue.Empty:
+            raise QueryTimeout(f"every query worker stayed busy for {self.timeout:g} s; try again later") from None
+        with self._guard:
+            snapshot = self._current
+            self._readers[snapshot] = self._readers.get(snapshot, 0) + 1
+        try:
+            return self._ask(worker, snapshot, request, deadline)
+        finally:
+            with self._guard:
+                self._readers[snapshot] -= 1
+            if snapshot != self._current:
+                self._prune()
+
+    def _ask(self, worker: _Worker, snapshot: Path, request: Request, deadline: float) -> Answer:
+        try:
+            worker.connection.send((str(snapshot), request))
+            if not worker.connection.poll(max(0.0, deadline - time.monotonic())):
+                self._replace(worker)
+                self.timeouts += 1
+                raise QueryTimeout(f"the query ran past the server's time limit of {self.timeout:g} s and was stopped")
+            status, payload = worker.connection.recv()
+        except (EOFError, OSError):
+            self._replace(worker)
+            raise QueryError("the query worker stopped while answering; the query was not run to its end") from None
+        self._idle.put(worker)
+        if status == "error":
+            kind, message = payload
+            raise getattr(errors, kind, QueryError)(message)
+        return Answer(*payload)
+
+    def _spawn(self) -> _Worker:
+        parent, child = _SPAWN.Pipe()
+        process = _SPAWN.Process(target=_serve, args=(child, self.store.ids.base), daemon=True, name="provml-query")
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill a worker (it may be deep in a query) and put a new one in its place."""
+        worker.process.kill()
+        worker.process.join(5)
+        worker.connection.close()
+        fresh = self._spawn()
+        self._workers[self._workers.index(worker)] = fresh
+        self._idle.put(fresh)
+
+    @property
+    def pids(self) -> list[int]:
+        """The process ids of the workers."""
+        return [w.process.pid for w in self._workers]
+
+    def close(self) -> None:
+        """Stop the workers and delete the snapshots."""
+        for worker in self._workers:
+            worker.connection.close()
+            worker.process.kill()
+            worker.process.join(5)
+        shutil.rmtree(self._snapshots, ignore_errors=True)
+
+
+def _serve(connection: Connection, base: str) -> None:
+    """A worker's loop: open the snapshot each request names, answer, and wait for the next."""
+    store: Store | None = None
+    while True:
+        try:
+            snapshot, request = connection.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        try:
+            if store is None or str(store.path) != snapshot:
+                if store is not None:
+                    store.close()
+                store = None
+                store = Store.open_snapshot(snapshot, ids=IriMinter(base))
+            connection.send(("ok", _answer(store, request)))
+        except errors.ProvmlError as error:
+            connection.send(("error", (type(error).__name__, error.message)))
+
+
+def _answer(store: Store, request: Request) -> tuple[bytes, str, str]:
+    result = store.query(
+        request.sparql,
+        graphs=request.default_graphs,
+        named_graphs=request.named_graphs,
+        base_iri=request.base_iri,
+    )
+    format = results.choose_format(result.kind, request.accept, request.format)
+    return results.write(result, format, request.max_rows), format, result.kind
