@@ -3,61 +3,22 @@
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from live_server import TOKEN, Server, free_port
 
 import provml
 from provml.capture.http import HttpTransport
 from provml.errors import ProvmlWarning
 from provml.loading import load_paths
 from provml.store import Store
-
-TOKEN = "s3cret-token"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """A ``provml serve`` process on 127.0.0.1; stop() ends it and releases its store."""
-
-    def __init__(self, store: Path, token: str | None = TOKEN) -> None:
-        self.store, self.port = store, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        script = shutil.which("provml", path=str(Path(sys.executable).parent)) or "provml"
-        env = (
-            {**os.environ, "PROVML_TOKEN": token}
-            if token
-            else {k: v for k, v in os.environ.items() if k != "PROVML_TOKEN"}
-        )
-        self.process = subprocess.Popen([script, "serve", "--store", str(store), "--port", str(self.port)], env=env)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("provml serve did not answer within 30 s")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
 
 
 @pytest.fixture
