@@ -11,6 +11,7 @@ client whose write was answered sees it in its next query.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import shutil
 import tempfile
@@ -30,6 +31,7 @@ from provml.server import results
 from provml.store import Store
 
 _SPAWN = multiprocessing.get_context("spawn")  # a fork would copy the store's locks and threads
+_PREFIX = ".provml-snapshots-"  # then the server's pid: the folder of its snapshots, beside the store
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ class QueryRunner:
             raise StoreError("the server needs a store on disk (its queries run on snapshots of it)")
         self.store, self.timeout = store, timeout
         self.writing = threading.Lock()  # one write at a time: loads and updates, then a new snapshot
-        self._snapshots = Path(tempfile.mkdtemp(prefix=".provml-snapshots-", dir=store.path.parent))
+        _remove_orphans(store.path.parent)
+        self._snapshots = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=store.path.parent))
         self._guard = threading.Lock()  # the snapshot in use and the readers of each
         self._readers: dict[Path, int] = {}
         self._generation = 0
@@ -183,6 +186,24 @@ class QueryRunner:
             worker.process.kill()
             worker.process.join(5)
         shutil.rmtree(self._snapshots, ignore_errors=True)
+
+
+def _remove_orphans(folder: Path) -> None:
+    """Delete the snapshot folders of servers that are gone (killed before they could clean up)."""
+    for path in folder.glob(f"{_PREFIX}*-*"):
+        pid = path.name.removeprefix(_PREFIX).partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def _serve(connection: Connection, base: str) -> None:
