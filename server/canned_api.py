@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from provml.canned import CannedQuery, Library, shipped
 from provml.server.context import Context
@@ -79,7 +78,7 @@ def _answer(context: Context, query: CannedQuery) -> Any:
             format=request.query_params.get("format"),
             max_rows=context.settings.max_rows,
         )
-        result = await run_in_threadpool(context.runner.run, ask)
+        result = await context.runner.answer(ask)
         return Response(result.body, media_type=result.media_type, headers={"Vary": "Accept"})
 
     answer.__doc__ = query.summary

@@ -10,6 +10,7 @@ client whose write was answered sees it in its next query.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import queue
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 
 from provml import errors
 from provml.errors import QueryError, QueryTimeout, StoreError
@@ -130,24 +133,53 @@ class QueryRunner:
             worker = self._idle.get(timeout=self.timeout)
         except queue.Empty:
             raise QueryTimeout(f"every query worker stayed busy for {self.timeout:g} s; try again later") from None
+        snapshot = self._send(worker, request)
+        try:
+            return self._receive(worker, worker.connection.poll(max(0.0, deadline - time.monotonic())))
+        finally:
+            self._release(snapshot)
+
+    async def answer(self, request: Request) -> Answer:
+        """Answer ``request`` within the time limit, waiting on the worker's pipe in the event loop
+        (no thread: the cheapest path for the many small queries); with no idle worker, wait in a thread."""
+        try:
+            worker = self._idle.get_nowait()
+        except queue.Empty:
+            return await run_in_threadpool(self.run, request)
+        snapshot = self._send(worker, request)
+        try:
+            ready = await _readable(worker.connection, self.timeout)
+        except asyncio.CancelledError:  # the client left: the worker's answer would be read by the next query
+            threading.Thread(target=self._replace, args=(worker,), daemon=True).start()
+            self._release(snapshot)
+            raise
+        try:
+            if not ready:  # killing and replacing a worker takes a while: not in the event loop
+                return await run_in_threadpool(self._receive, worker, ready)
+            return self._receive(worker, ready)
+        finally:
+            self._release(snapshot)
+
+    def _send(self, worker: _Worker, request: Request) -> Path:
+        """Give ``request`` to ``worker`` with the current snapshot, which it then reads until released."""
         with self._guard:
             snapshot = self._current
             self._readers[snapshot] = self._readers.get(snapshot, 0) + 1
         try:
-            return self._ask(worker, snapshot, request, deadline)
-        finally:
-            with self._guard:
-                self._readers[snapshot] -= 1
-            if snapshot != self._current:
-                self._prune()
-
-    def _ask(self, worker: _Worker, snapshot: Path, request: Request, deadline: float) -> Answer:
-        try:
             worker.connection.send((str(snapshot), request))
-            if not worker.connection.poll(max(0.0, deadline - time.monotonic())):
-                self._replace(worker)
-                self.timeouts += 1
-                raise QueryTimeout(f"the query ran past the server's time limit of {self.timeout:g} s and was stopped")
+        except OSError:
+            self._release(snapshot)
+            self._replace(worker)
+            raise QueryError("the query worker stopped; try again") from None
+        return snapshot
+
+    def _receive(self, worker: _Worker, ready: bool) -> Answer:
+        """Read the worker's answer (``ready``: it came in time), or kill the worker and say why."""
+        if not ready:
+            self._replace(worker)
+            self.timeouts += 1
+            raise QueryTimeout(f"the query ran past the server's time limit of {self.timeout:g} s and was stopped")
+        try:
             status, payload = worker.connection.recv()
         except (EOFError, OSError):
             self._replace(worker)
@@ -157,6 +189,12 @@ class QueryRunner:
             kind, message = payload
             raise getattr(errors, kind, QueryError)(message)
         return Answer(*payload)
+
+    def _release(self, snapshot: Path) -> None:
+        with self._guard:
+            self._readers[snapshot] -= 1
+        if snapshot != self._current:
+            self._prune()
 
     def _spawn(self) -> _Worker:
         parent, child = _SPAWN.Pipe()
@@ -186,6 +224,20 @@ class QueryRunner:
             worker.process.kill()
             worker.process.join(5)
         shutil.rmtree(self._snapshots, ignore_errors=True)
+
+
+async def _readable(connection: Connection, timeout: float) -> bool:
+    """Wait until ``connection`` has data (True) or ``timeout`` seconds pass (False)."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[bool] = loop.create_future()
+    fd = connection.fileno()
+    loop.add_reader(fd, lambda: ready.done() or ready.set_result(True))
+    timer = loop.call_later(timeout, lambda: ready.done() or ready.set_result(False))
+    try:
+        return await ready
+    finally:
+        timer.cancel()
+        loop.remove_reader(fd)
 
 
 def _remove_orphans(folder: Path) -> None:

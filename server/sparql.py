@@ -84,8 +84,7 @@ async def _query(request: Request, sparql: str, params: dict[str, list[str]]) ->
     refuse_remote(sparql, context.settings.allow_remote)
     dataset = {name: tuple(params.get(name, ())) for name in _DATASET}
     given = any(dataset.values())
-    answer = await run_in_threadpool(
-        context.runner.run,
+    answer = await context.runner.answer(
         QueryRequest(
             sparql,
             accept=request.headers.get("accept"),
