@@ -70,6 +70,7 @@ RDF_FORMATS = {
     "jsonld": ox.RdfFormat.JSON_LD,
     "rdfxml": ox.RdfFormat.RDF_XML,
 }
+RdfInput = tuple[str, bytes, str]  # an RDF document: its name (for errors), its content and its format
 _LOADING, _COMPLETE = "loading", "complete"
 _MEMBER = "urn:provml:member"  # a filter function: is the term in a set?
 _REPORT_BYTES = 1 << 20  # bytes read between two progress reports
@@ -79,6 +80,22 @@ _PARSER_POSITION = re.compile(r"^Parser error (?:at|between) line [^:]*: ")  # t
 def default_store_path() -> Path:
     """Return the store path configured by ``$PROVML_STORE``, or ``./provml-store``."""
     return Path(os.environ.get("PROVML_STORE") or DEFAULT_STORE)
+
+
+def check_iri(value: str) -> str:
+    """Return ``value`` if it is an absolute IRI, else raise an :class:`InputError`.
+
+    >>> check_iri("https://example.org/graph/1")
+    'https://example.org/graph/1'
+    >>> check_iri("graph/1")
+    Traceback (most recent call last):
+    provml.errors.InputError: not an absolute IRI: 'graph/1' (No scheme found in an absolute IRI)
+    """
+    try:
+        ox.NamedNode(value)
+    except ValueError as error:
+        raise InputError(f"not an absolute IRI: {value!r} ({error})") from None
+    return value
 
 
 class Term(NamedTuple):
@@ -544,6 +561,77 @@ class Store:
         self._store.update(f"{drops}DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}")
         return info
 
+    # -- graphs, one at a time (the Graph Store Protocol) -------------------------------
+
+    def has_graph(self, graph: str) -> bool:
+        """Return whether the store holds the named graph ``graph`` (an empty one too)."""
+        return self._store.contains_named_graph(ox.NamedNode(check_iri(graph)))
+
+    def replace_graph(self, graph: str, documents: Iterable[RdfInput], *, base_iri: str | None = None) -> bool:
+        """Make the triples of ``documents`` the only ones of the named graph ``graph``, in one transaction;
+        return whether the graph is new.
+
+        Each document is ``(name, content, format)``, ``format`` one of :data:`RDF_FORMATS`; the name is
+        the source of its errors. A document that does not parse, or has triples in a named graph, is an
+        :class:`InputError` and nothing changes. The graphs the catalog describes (its own graph, the
+        shared graph, a dump's graphs) are refused with a :class:`StoreError`: a dump is reloaded or dropped.
+
+        >>> store = Store()
+        >>> store.replace_graph("urn:g", [("body", b"<urn:a> <urn:p> 1 .", "turtle")])
+        True
+        >>> store.add_to_graph("urn:g", [("body", b"<urn:a> <urn:p> 2 .", "turtle")])
+        False
+        >>> store.replace_graph("urn:g", [("body", b"<urn:a> <urn:p> 3 .", "turtle")])
+        False
+        >>> [row[0].value for row in store.query("SELECT ?o WHERE { GRAPH <urn:g> { <urn:a> <urn:p> ?o } }")]
+        ['3']
+        >>> store.remove_graph("urn:g"), store.has_graph("urn:g")
+        (True, False)
+        """
+        return self._write_graph(graph, documents, base_iri, replace=True)
+
+    def add_to_graph(self, graph: str, documents: Iterable[RdfInput], *, base_iri: str | None = None) -> bool:
+        """Add the triples of ``documents`` to the named graph ``graph``, in one transaction; return whether
+        the graph is new. Documents, errors and refusals as for :meth:`replace_graph`."""
+        return self._write_graph(graph, documents, base_iri, replace=False)
+
+    def remove_graph(self, graph: str) -> bool:
+        """Remove the named graph ``graph`` and its triples; return False if there was none.
+
+        Refuses the graphs the catalog describes, as :meth:`replace_graph` does (:meth:`drop` removes a dump)."""
+        self._refuse_cataloged(graph)
+        node = ox.NamedNode(graph)
+        if not self._store.contains_named_graph(node):
+            return False
+        self._store.remove_graph(node)
+        return True
+
+    def _write_graph(self, graph: str, documents: Iterable[RdfInput], base_iri: str | None, *, replace: bool) -> bool:
+        self._refuse_cataloged(graph)
+        new = not self._store.contains_named_graph(ox.NamedNode(graph))
+        triples = io.BytesIO()
+        for name, content, format in documents:
+            ox.serialize(_triples(name, content, format, base_iri), triples, ox.RdfFormat.N_TRIPLES)
+        clear = f"DROP SILENT GRAPH <{graph}> ;\n" if replace else ""
+        self._store.update(
+            f"{clear}CREATE SILENT GRAPH <{graph}> ;\nINSERT DATA {{ GRAPH <{graph}> {{\n"
+            f"{triples.getvalue().decode()}}} }}"
+        )
+        return new
+
+    def _refuse_cataloged(self, graph: str) -> None:
+        """Raise a :class:`StoreError` if ``graph`` is one the catalog describes (or the catalog itself)."""
+        check_iri(graph)
+        if graph in (self.ids.catalog_graph, self.ids.shared_graph):
+            kind = "catalog" if graph == self.ids.catalog_graph else "shared"
+            raise StoreError(f"<{graph}> is provml's {kind} graph, which only loads and drops change")
+        owner = graph if self.dump(graph) is not None else self._owner(graph)
+        if owner is not None:
+            raise StoreError(
+                f"<{graph}> is a graph of the dump <{owner}>, which changes only as a whole: "
+                "reload the dump (`provml load`, POST /ingest) or drop it"
+            )
+
     # -- query, update, export ---------------------------------------------------------
 
     def query(
@@ -665,6 +753,20 @@ def _ox_function(function: Callable[..., bool]) -> Callable[..., ox.Literal]:
     """Wrap a boolean function of :class:`Term` arguments as an Oxigraph custom function."""
     true, false = ox.Literal(True), ox.Literal(False)
     return lambda *args: true if function(*(_term(arg) for arg in args)) else false
+
+
+def _triples(name: str, content: bytes, format: str, base_iri: str | None) -> Iterator[Any]:
+    """Yield the triples of an RDF document (fresh blank nodes); a syntax error or a quad in a named
+    graph is an :class:`InputError` with ``name`` as its source."""
+    parser = ox.parse(input=content, format=RDF_FORMATS[format], base_iri=base_iri, rename_blank_nodes=True)
+    try:
+        for quad in parser:
+            if not isinstance(quad.graph_name, ox.DefaultGraph):
+                raise InputError(f"it names the graph {quad.graph_name}: send a graph's triples only", source=name)
+            yield quad.triple
+    except SyntaxError as error:
+        message = _PARSER_POSITION.sub("", error.msg)
+        raise InputError(f"column {error.offset}: {message}", source=name, line=error.lineno) from None
 
 
 def _members(concatenated: ox.Literal | None) -> tuple[str, ...]:

@@ -30,7 +30,7 @@ from provml.errors import (
     RemoteAccessError,
     StoreError,
 )
-from provml.server import canned_api, ingest, sparql
+from provml.server import canned_api, graph_store, ingest, sparql
 from provml.server.access_log import AccessLog
 from provml.server.context import Context, HttpError, Settings
 from provml.store import Store
@@ -87,4 +87,5 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(sparql.router)
     app.include_router(canned_api.router(context))
     app.include_router(ingest.router)
+    app.include_router(graph_store.router)
     return app
