@@ -11,6 +11,7 @@ tables report medians, the raw samples and ratios of medians taken in the same r
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -30,6 +31,7 @@ from typing import Any
 import canned_queries
 import capture
 import data
+import endpoint
 import loader_inputs
 import validation
 from _worker import QUERY_BUDGET_S, QUERY_SAMPLES, QUERY_WARMUPS
@@ -47,7 +49,8 @@ BAR_VALIDATION_RATIO = 10.0  # pySHACL's validation time over the fast engine's,
 BAR_QUERY_MS = 100.0  # every canned query's p50 on the provml store
 VALIDATION_BUDGET_S = 600.0  # a validation sample is killed after this (--validation-budget)...
 QUICK_VALIDATION_BUDGET_S = 15.0  # ...and with --quick
-GROUPS = ("loads", "capture", "validation", "queries")  # what --only chooses from: loads = sections 1 to 5
+# what --only chooses from: loads = sections 1 to 5, endpoint = section 9
+GROUPS = ("loads", "capture", "validation", "queries", "endpoint")
 NAIVE, SINGLE = "naive per-dump", "single default graph"
 
 
@@ -531,10 +534,11 @@ python benchmarks/run.py --quick --output /tmp/bench.md   # 100k triples, 2 repe
 
 Options: `--size N` (target triples), `--repeat N`, `--skip-rdflib`, `--work DIR` (data and stores,
 default `benchmarks/work/`, git-ignored), `--output PATH`, `--only GROUP...` (some of `loads`: sections 1-5,
-`capture`, `validation`, `queries`; the report's other groups are kept as they were, each naming the
-command and commit that measured it), `--validation-budget S` (seconds a validation sample may take). A loader whose
-input maker cannot run (its tool is not installed) is left out of section 5, with a message. Absolute numbers
-depend on the machine and on what else runs on it; compare the ratios, which are taken within one run.
+`capture`, `validation`, `queries`, `endpoint`: section 9, at a tenth of `--size`, a hundredth with `--quick`;
+the report's other groups are kept as they were, each naming the command and commit that measured it),
+`--validation-budget S` (seconds a validation sample may take). A loader whose input maker cannot run (its
+tool is not installed) is left out of section 5, with a message. Absolute numbers depend on the machine and
+on what else runs on it; compare the ratios, which are taken within one run.
 """
 
 
@@ -675,6 +679,14 @@ def measure_queries(args: argparse.Namespace, work: Path) -> tuple[list[str], Ba
     return queries_section(provml, rdflib, quads, limits)
 
 
+def measure_endpoint(args: argparse.Namespace, work: Path) -> tuple[list[str], list[Bar]]:
+    """Measure section 9: the SPARQL endpoint over HTTP, at a tenth of the target size (a hundredth with --quick)."""
+    plan = dataclasses.replace(endpoint.QUICK if args.quick else endpoint.FULL, samples=args.repeat)
+    lines, goals = endpoint.measure(work, args.size, plan, rdflib=not args.skip_rdflib, log=log)
+    bars = [Bar(*goal) for goal in goals]
+    return [*lines, *(bar.line() for bar in bars), ""], bars
+
+
 def commit() -> str:
     """The checked-out commit, marked when the working tree has changes."""
     git = ["git", "-C", str(HERE)]
@@ -723,6 +735,8 @@ def main(argv: list[str]) -> None:
     if "queries" in args.only:
         lines, bar = measure_queries(args, work)
         measured["queries"] = (lines, [bar])
+    if "endpoint" in args.only:
+        measured["endpoint"] = measure_endpoint(args, work)
     minutes = (time.perf_counter() - started) / 60
     command = shlex.join(["python", os.path.relpath(sys.argv[0]), *argv])
     loads = [" / ".join(f"{x:.2f}" for x in averages) for averages in (load_before, os.getloadavg())]

@@ -17,7 +17,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from provml import __version__
 from provml.errors import (
@@ -81,8 +80,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     @app.get("/health", tags=["service"])
     async def health() -> dict[str, object]:
         """Say the service is up, with the number of loaded dumps and of queries stopped for time."""
-        dumps = await run_in_threadpool(store.dumps)
-        return {"status": "ok", "dumps": len(dumps), "timeouts": context.runner.timeouts}
+        return {"status": "ok", "dumps": context.dump_count(), "timeouts": context.runner.timeouts}
 
     app.include_router(sparql.router)
     app.include_router(canned_api.router(context))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -11,6 +12,8 @@ from fastapi import Request
 from provml.errors import ProvmlError
 from provml.server.runner import QueryRunner
 from provml.store import LoadCheck, Store
+
+_HOST = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")  # what the base IRI's host may be
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,14 @@ class Context:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store, self.settings = store, settings
         self.runner = QueryRunner(store, workers=settings.workers, timeout=settings.query_timeout)
+        self._dumps = (-1, 0)  # the snapshot generation the dump count was taken at, and the count
+
+    def dump_count(self) -> int:
+        """Return the number of loaded dumps, counted again only after a write."""
+        generation = self.runner.generation
+        if self._dumps[0] != generation:
+            self._dumps = (generation, len(self.store.dumps()))
+        return self._dumps[1]
 
     def authorize(self, request: Request) -> None:
         """Raise an :class:`HttpError` unless the request carries the bearer token (compared in constant time)."""
@@ -69,6 +80,8 @@ class Context:
     @staticmethod
     def base_iri(request: Request) -> str:
         """The base IRI of relative IRIs in queries and updates: the endpoint's own URL."""
+        if not _HOST.fullmatch(request.url.netloc):
+            raise HttpError(400, "the Host header is not a host name or address (and port)")
         return str(request.url.replace(query=None, fragment=None))
 
     def close(self) -> None:

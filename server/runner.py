@@ -48,6 +48,7 @@ class Request:
     named_graphs: tuple[str, ...] | None = None
     base_iri: str | None = None
     max_rows: int = 100_000
+    union: bool = True  # without a dataset, the default graph is the union of all graphs (False: the query's FROM)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,11 @@ class QueryRunner:
         for worker in self._workers:
             self._idle.put(worker)
         self.timeouts = 0  # queries stopped for running too long, since the start
+
+    @property
+    def generation(self) -> int:
+        """The number of the latest snapshot: it changes after each write."""
+        return self._generation
 
     # -- writes -------------------------------------------------------------------------
 
@@ -275,6 +281,8 @@ def _serve(connection: Connection, base: str) -> None:
             connection.send(("ok", _answer(store, request)))
         except errors.ProvmlError as error:
             connection.send(("error", (type(error).__name__, error.message)))
+        except Exception as error:  # the engine's, met while the answer is written: a SERVICE that failed...
+            connection.send(("error", ("QueryError", f"query failed: {error}")))
 
 
 def _answer(store: Store, request: Request) -> tuple[bytes, str, str]:
@@ -283,6 +291,7 @@ def _answer(store: Store, request: Request) -> tuple[bytes, str, str]:
         graphs=request.default_graphs,
         named_graphs=request.named_graphs,
         base_iri=request.base_iri,
+        union=request.union,
     )
     format = results.choose_format(result.kind, request.accept, request.format)
     return results.write(result, format, request.max_rows), format, result.kind
