@@ -7,6 +7,7 @@ source (a path or a URI) and, where known, the line, so that the CLI can print t
     ProvmlError
     ├── InputError          bad input: a malformed event, an unknown format, a missing file
     │   ├── EventError      a record of the event format that cannot be read or mapped
+    │   ├── UnknownResource an IRI the store says nothing about
     │   └── ValidationError a dump that violates the SHACL shapes (it carries the report)
     ├── StoreError          the store cannot be opened, is locked, or refused a write
     ├── QueryError          a SPARQL query or update that does not parse or cannot run
@@ -14,7 +15,8 @@ source (a path or a URI) and, where known, the line, so that the CLI can print t
     │   │   └── QueryTimeout  a query that ran past the server's time limit and was stopped
     │   ├── RemoteAccessError a SERVICE or LOAD of a host that is not allow-listed
     │   └── NotAcceptable   no format the client accepts fits the answer
-    └── ShapeError          a SHACL shapes graph that cannot be read or used
+    ├── ShapeError          a SHACL shapes graph that cannot be read or used
+    └── RenderError         a picture (lineage) that Graphviz could not draw
 
 :class:`ProvmlWarning` reports what provml recovered from (a torn last line skipped, a capture
 transport that failed and spilled to disk).
@@ -48,6 +50,10 @@ class InputError(ProvmlError):
 
 class EventError(InputError):
     """A record of the provml event format is malformed or cannot be mapped."""
+
+
+class UnknownResource(InputError):
+    """An IRI that no triple of the store mentions."""
 
 
 class ValidationError(InputError):
@@ -84,6 +90,10 @@ class NotAcceptable(QueryError):
 
 class ShapeError(ProvmlError):
     """A SHACL shapes graph cannot be read, or uses SHACL in a way that is not valid."""
+
+
+class RenderError(ProvmlError):
+    """Graphviz is not installed, failed, or ran past its time limit."""
 
 
 class ProvmlWarning(UserWarning):

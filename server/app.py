@@ -29,7 +29,7 @@ from provml.errors import (
     RemoteAccessError,
     StoreError,
 )
-from provml.server import canned_api, graph_store, ingest, sparql
+from provml.server import canned_api, graph_store, ingest, sparql, ui
 from provml.server.access_log import AccessLog
 from provml.server.context import Context, HttpError, Settings
 from provml.store import Store
@@ -86,4 +86,5 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(canned_api.router(context))
     app.include_router(ingest.router)
     app.include_router(graph_store.router)
+    app.include_router(ui.router)
     return app

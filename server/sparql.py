@@ -44,7 +44,7 @@ async def sparql_get(request: Request) -> Response:
         raise HttpError(405, "an update must be sent by POST", headers={"Allow": "POST"})
     if "query" not in params:
         if "text/html" in request.headers.get("accept", "") and "format" not in params:
-            return RedirectResponse("/#sparql", 303)
+            return RedirectResponse("/ui/sparql", 303)
         return _service_description(request, params)
     return await _query(request, _one(params, "query"), params)
 
