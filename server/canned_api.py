@@ -12,7 +12,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from provml.canned import CannedQuery, Library, shipped
-from provml.server.context import Context
+from provml.errors import QueryError
+from provml.server.context import Context, HttpError
 from provml.server.runner import Request as QueryRequest
 
 _TAG = "canned queries"
@@ -41,6 +42,16 @@ def router(context: Context, library: Library | None = None) -> APIRouter:
             openapi_extra={"parameters": [*map(_parameter, query.parameters), _FORMAT]},
             responses={200: {"content": {"application/sparql-results+json": {}, "text/csv": {}}}},
         )
+
+    @routes.get("/queries/{name}", include_in_schema=False)
+    async def unknown_query(name: str) -> None:
+        """Any other name: 404, with the names that come close."""
+        try:
+            library.get(name)
+        except QueryError as error:
+            raise HttpError(404, error.message) from None
+        raise HttpError(404, f"no canned query named {name!r}")  # a name ending in .rq, say
+
     return routes
 
 

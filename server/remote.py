@@ -4,6 +4,12 @@ Oxigraph really fetches the IRI of a ``SERVICE`` or ``LOAD``, and has no switch 
 the server reads each query or update before it runs: a ``SERVICE`` or ``LOAD`` whose IRI is not on
 the allow-list is refused, and so is one whose target is a variable or a prefixed name.
 
+The text is split into tokens the way Oxigraph's parser splits it: ``\\u`` escapes count only in
+strings and IRIs, a prefixed name may hold escaped ``#`` and quotes, and a keyword may follow a number
+or a keyword with no space between (``1SERVICE<...>``, ``SERVICESILENT<...>`` both fetch). It is also
+read once more with every ``\\u`` escape decoded first, as the SPARQL grammar says, and refused if
+either reading finds a fetch.
+
 >>> refuse_remote("SELECT * { SERVICE <http://other.example/sparql> { ?s ?p ?o } }", ())
 Traceback (most recent call last):
 ...
@@ -20,53 +26,73 @@ from urllib.parse import urlsplit
 from provml.errors import RemoteAccessError
 
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_NAME = r"[\w\u00B7\u0300-\u036F\u203F\u2040]"  # a character of a variable or prefixed name
 _TOKEN = re.compile(
-    r"""(?P<iri><[^<>"{}|^`\\\s]*>)
+    rf"""(?P<iri><(?:[^<>"{{}}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{{4}}|\\U[0-9A-Fa-f]{{8}})*>)
       | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
                   |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
       | (?P<comment>\#[^\n\r]*)
-      | (?P<word>[?$]?[^\s<>"'{}()\[\],;.#=!&|+*/^@-]+(?:[.-][^\s<>"'{}()\[\],;.#=!&|+*/^@-]+)*)
+      | (?P<variable>[?$]{_NAME}*)
+      | (?P<language>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+      | (?P<local>:(?:{_NAME}|[:.\-]|%[0-9A-Fa-f]{{2}}|\\[_~.\-!$&'()*+,;=/?\#@%])*)
+      | (?P<word>(?:{_NAME}|[.\-])+)
       | (?P<other>\S)""",
     re.VERBOSE | re.DOTALL,
 )
-_FETCHING = {"SERVICE", "LOAD"}
+# a word that starts with SERVICE or LOAD, maybe glued to a number or boolean before it (Oxigraph reads
+# "1SERVICE" as 1 then SERVICE) and to SILENT after it
+_FETCHING = re.compile(r"^(?:[0-9.E+\-]*|TRUE|FALSE)(SERVICE|LOAD)(SILENT)?")
 
 
 def refuse_remote(sparql: str, allowed: Iterable[str]) -> None:
     """Raise :class:`RemoteAccessError` if ``sparql`` has a SERVICE or LOAD of an IRI not under ``allowed``."""
-    tokens = _tokens(sparql)
-    for kind, text in tokens:
-        if kind != "word" or text.upper() not in _FETCHING:
+    allowed = tuple(allowed)
+    decoded = _decode(sparql)
+    for text in (sparql, decoded) if decoded != sparql else (sparql,):
+        _refuse(tokens(text), allowed)
+
+
+def _refuse(stream: Iterator[tuple[str, str]], allowed: tuple[str, ...]) -> None:
+    for kind, text in stream:
+        fetching = _FETCHING.match(text.upper()) if kind == "word" else None
+        if fetching is None:
             continue
-        keyword = text.upper()
-        kind, target = next(tokens, ("other", ""))
-        if kind == "word" and target.upper() == "SILENT":
-            kind, target = next(tokens, ("other", ""))
+        keyword, rest = fetching[1], text[fetching.end() :]
+        kind, target = ("word", rest) if rest else next(stream, ("other", ""))
+        if fetching[2] is None and kind == "word" and target.upper() == "SILENT":
+            kind, target = next(stream, ("other", ""))
         if kind != "iri":
             raise RemoteAccessError(f"{keyword} {target} is not allowed: write the IRI of an allow-listed endpoint")
-        if not _allowed(target[1:-1], allowed):
+        if not _allowed(_decode(target[1:-1]), allowed):
             hint = "start the server with --allow-remote to allow it" if not allowed else "it is not allow-listed"
             raise RemoteAccessError(f"{keyword} {target} is not allowed: {hint}")
 
 
-def _tokens(sparql: str) -> Iterator[tuple[str, str]]:
-    """Yield (kind, text) for each token that is not a comment, after decoding ``\\u`` escapes."""
-    decoded = _ESCAPE.sub(lambda m: chr(int(m[1] or m[2], 16)), sparql)
-    for match in _TOKEN.finditer(decoded):
+def _decode(text: str) -> str:
+    """Replace each ``\\u`` and ``\\U`` escape by its character."""
+    return _ESCAPE.sub(lambda m: chr(int(m[1] or m[2], 16)), text)
+
+
+def tokens(sparql: str) -> Iterator[tuple[str, str]]:
+    """Yield (kind, text) for each token that is not a comment, split as Oxigraph splits them: ``iri``,
+    ``string``, ``variable``, ``language``, ``local`` (``:name`` of a prefixed name), ``word``, ``other``."""
+    for match in _TOKEN.finditer(sparql):
         if match.lastgroup != "comment":
             yield match.lastgroup or "other", match.group()
 
 
 def _allowed(iri: str, allowed: Iterable[str]) -> bool:
-    """Is ``iri`` on an allowed endpoint: same scheme, host and port, and a path under the allowed one?"""
-    target = urlsplit(iri)
-    for entry in allowed:
-        permitted = urlsplit(entry)
-        same_host = (target.scheme, target.hostname, target.port) == (
-            permitted.scheme,
-            permitted.hostname,
-            permitted.port,
-        )
-        if same_host and target.path.startswith(permitted.path):
-            return True
+    """Is ``iri`` on an allowed endpoint: same scheme, host and port, and a path at or under the allowed one?"""
+    try:
+        target = urlsplit(iri)
+        where = (target.scheme, target.hostname, target.port)
+        for entry in allowed:
+            permitted = urlsplit(entry)
+            if where != (permitted.scheme, permitted.hostname, permitted.port) or target.hostname is None:
+                continue
+            base = permitted.path.rstrip("/")
+            if target.path == permitted.path or target.path.startswith(f"{base}/"):
+                return True
+    except ValueError:  # a port that is no number, or out of range
+        return False
     return False

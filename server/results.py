@@ -45,6 +45,16 @@ ALIASES = {  # more media types clients send for the same formats
     "application/xhtml+xml": None,
     "text/html": None,
 }
+FORMAT_NAMES = {  # more names clients give in format= (SPARQLWrapper's, Virtuoso's...) for the same formats
+    "rdf+xml": "rdfxml",
+    "rdf": "rdfxml",
+    "json-ld": "jsonld",
+    "n3": "turtle",
+    "ttl": "turtle",
+    "nt": "ntriples",
+    "nq": "nquads",
+}
+_AS_GRAPH = {"xml": "rdfxml", "json": "jsonld"}  # what a client means by XML or JSON for a graph
 _BY_TYPE = {media: name for name, media in (*SOLUTION_TYPES.items(), *GRAPH_TYPES.items())}
 _STRING = str(XSD.string)
 
@@ -52,22 +62,32 @@ _STRING = str(XSD.string)
 def choose_format(kind: str, accept: str | None, requested: str | None) -> str:
     """Return the format name for a result of ``kind`` (select, ask, graph) from ``format`` or ``Accept``.
 
+    ``format`` is a format name or media type, or several separated by commas: the first that fits wins.
+
     >>> choose_format("select", "text/csv;q=0.5, application/sparql-results+xml", None)
     'xml'
     >>> choose_format("graph", "*/*", None)
     'turtle'
+    >>> choose_format("select", "application/sparql-results+json;q=0, text/*", None)
+    'csv'
     """
     offered = _offered(kind)
     if requested:
-        name = _BY_TYPE.get(requested, ALIASES.get(requested, requested))
-        if name not in offered:
-            raise NotAcceptable(f"format {requested!r} does not fit this answer; use one of {', '.join(offered)}")
-        return name
-    for media, _ in _ranges(accept or "*/*"):
-        if media in ("*/*", "application/*", "text/*"):
-            return offered[0]
-        name = _BY_TYPE.get(media) or ALIASES.get(media)
-        if name in offered:
+        for value in requested.split(","):
+            name = _name(value.strip(), kind) or value.strip()
+            if name in offered:
+                return name
+        raise NotAcceptable(f"format {requested!r} does not fit this answer; use one of {', '.join(offered)}")
+    ranges, refused = _ranges(accept or "*/*")
+    for media, _ in ranges:
+        if media.endswith("/*"):  # the first format of the range that was not refused (q=0)
+            kind_of = media[:-1] if media != "*/*" else ""
+            fitting = [n for n in offered if n not in refused and _media(n).startswith(kind_of)]
+            if fitting:
+                return fitting[0]
+            continue
+        name = _name(media, kind)
+        if name in offered and name not in refused:
             return name
     raise NotAcceptable(f"cannot answer in {accept}; this answer comes as {', '.join(media_types(kind))}")
 
@@ -79,8 +99,20 @@ def media_types(kind: str) -> list[str]:
 
 def media_type(format: str) -> str:
     """Return the media type of a format name, with the charset of text formats."""
-    media = SOLUTION_TYPES.get(format) or GRAPH_TYPES[format]
+    media = _media(format)
     return media if media.endswith(("json", "+xml")) else f"{media}; charset=utf-8"
+
+
+def _name(value: str, kind: str) -> str | None:
+    """Return the format a media type or format name stands for, in an answer of ``kind``."""
+    if value in _BY_TYPE:
+        return _BY_TYPE[value]
+    name = ALIASES[value] if value in ALIASES else FORMAT_NAMES.get(value, value)
+    return _AS_GRAPH.get(name, name) if kind == "graph" and name is not None else name
+
+
+def _media(format: str) -> str:
+    return SOLUTION_TYPES.get(format) or GRAPH_TYPES[format]
 
 
 def _offered(kind: str) -> list[str]:
@@ -89,9 +121,10 @@ def _offered(kind: str) -> list[str]:
     return ["json", "xml"] if kind == "ask" else list(SOLUTION_TYPES)
 
 
-def _ranges(accept: str) -> list[tuple[str, float]]:
-    """Return the media ranges of an Accept header, best first (q-values, then their order)."""
-    ranges = []
+def _ranges(accept: str) -> tuple[list[tuple[str, float]], set[str]]:
+    """Return the media ranges of an Accept header, best first (q-values, then their order), and the
+    formats it refuses (``q=0``)."""
+    ranges, refused = [], set()
     for position, part in enumerate(accept.split(",")):
         media, *params = (piece.strip() for piece in part.split(";"))
         quality = 1.0
@@ -104,7 +137,10 @@ def _ranges(accept: str) -> list[tuple[str, float]]:
                     quality = 0.0
         if media and quality > 0:
             ranges.append((media.lower(), quality, position))
-    return [(media, quality) for media, quality, _ in sorted(ranges, key=lambda r: (-r[1], r[2]))]
+        elif media:
+            refused.update(filter(None, (_name(media.lower(), kind) for kind in ("select", "graph"))))
+    best_first = [(media, quality) for media, quality, _ in sorted(ranges, key=lambda r: (-r[1], r[2]))]
+    return best_first, refused
 
 
 def write(result: QueryResult, format: str, max_rows: int) -> bytes:
@@ -161,16 +197,32 @@ def _xml(variables: list[str], rows: Iterable[tuple[Term | None, ...]] | None, b
     return "".join(out).encode()
 
 
+_XML_SPACE = " \t\n"
+
+
+def _xml_text(value: str) -> str:
+    """Escape text content; a carriage return, and white space at either end, as character references
+    (XML parsers turn a raw CR into LF, and some trim the ends of text)."""
+    text = escape(value, {"\r": "&#13;"})
+    core = text.strip(_XML_SPACE)
+    if core == text:
+        return text
+    start, end = len(text) - len(text.lstrip(_XML_SPACE)), len(text.rstrip(_XML_SPACE))
+    if not core:
+        start = end = len(text)
+    return "".join(f"&#{ord(c)};" for c in text[:start]) + text[start:end] + "".join(f"&#{ord(c)};" for c in text[end:])
+
+
 def _xml_term(term: Term) -> str:
     if term.kind == "iri":
         return f"<uri>{escape(term.value)}</uri>"
     if term.kind == "bnode":
         return f"<bnode>{escape(term.value)}</bnode>"
     if term.language:
-        return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+        return f"<literal xml:lang={quoteattr(term.language)}>{_xml_text(term.value)}</literal>"
     if term.datatype and term.datatype != _STRING:
-        return f"<literal datatype={quoteattr(term.datatype)}>{escape(term.value)}</literal>"
-    return f"<literal>{escape(term.value)}</literal>"
+        return f"<literal datatype={quoteattr(term.datatype)}>{_xml_text(term.value)}</literal>"
+    return f"<literal>{_xml_text(term.value)}</literal>"
 
 
 def _csv(variables: list[str], rows: Iterable[tuple[Term | None, ...]] | None, _: bool | None) -> bytes:

@@ -1,8 +1,9 @@
 """``/sparql``: the SPARQL 1.1 Protocol — queries by GET, POST form or POST direct, updates by POST.
 
-The default graph is the union of all graphs unless ``default-graph-uri`` / ``named-graph-uri`` name a
-dataset, which then replaces the query's ``FROM`` clauses. A GET without a query answers with the service
-description. Updates need the bearer token; ``using-graph-uri`` is not supported (400).
+The default graph is the union of all graphs unless the query's ``FROM`` clauses or the parameters
+``default-graph-uri`` / ``named-graph-uri`` name a dataset; the parameters replace the ``FROM`` clauses.
+A GET without a query answers with the service description. Updates need the bearer token;
+``using-graph-uri`` is not supported (400).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from provml.errors import InputError
 from provml.server import results
 from provml.server.context import Context, HttpError
-from provml.server.remote import refuse_remote
+from provml.server.remote import refuse_remote, tokens
 from provml.server.runner import Request as QueryRequest
 
 router = APIRouter(tags=["SPARQL 1.1 Protocol"])
@@ -88,11 +89,12 @@ async def _query(request: Request, sparql: str, params: dict[str, list[str]]) ->
         QueryRequest(
             sparql,
             accept=request.headers.get("accept"),
-            format=_optional(params, "format"),
+            format=",".join(params["format"]) if "format" in params else None,  # SPARQLWrapper sends two
             default_graphs=dataset["default-graph-uri"] if given else None,
             named_graphs=dataset["named-graph-uri"] if given else None,
             base_iri=context.base_iri(request),
             max_rows=context.settings.max_rows,
+            union=given or not _names_dataset(sparql),
         ),
     )
     return Response(answer.body, media_type=answer.media_type, headers={"Vary": "Accept"})
@@ -139,10 +141,27 @@ def _service_description(request: Request, params: dict[str, list[str]]) -> Resp
   sd:resultFormat {formats} ;
   sd:defaultDataset [ a sd:Dataset ; sd:defaultGraph [ a sd:Graph ] ] .
 """
-    format = results.choose_format("graph", request.headers.get("accept"), _optional(params, "format"))
+    requested = ",".join(params["format"]) if "format" in params else None
+    format = results.choose_format("graph", request.headers.get("accept"), requested)
     rdflib_format = {"ntriples": "nt", "rdfxml": "xml", "jsonld": "json-ld", "nquads": "nquads"}.get(format, format)
     body = Graph().parse(data=turtle, format="turtle").serialize(format=rdflib_format, encoding="utf-8")
     return Response(body, media_type=results.media_type(format), headers={"Vary": "Accept"})
+
+
+def _names_dataset(sparql: str) -> bool:
+    """Does the query name its dataset (FROM, FROM NAMED)? Then its default graph is not the union of all.
+
+    >>> _names_dataset("SELECT * FROM <urn:g> { ?s ?p ?o }"), _names_dataset("PREFIX from: <urn:> ASK { from:a ?p ?o }")
+    (True, False)
+    """
+    depth, previous = 0, ""
+    for kind, text in tokens(sparql):
+        if text in ("{", "}"):
+            depth += 1 if text == "{" else -1
+        elif kind == "word" and depth == 0 and text.upper() == "FROM" and previous.upper() != "PREFIX":
+            return True
+        previous = text
+    return False
 
 
 def _multi(items: list[tuple[str, str]]) -> dict[str, list[str]]:
@@ -156,10 +175,6 @@ def _one(params: dict[str, list[str]], name: str) -> str:
     if len(params[name]) != 1:
         raise HttpError(400, f"more than one {name}= parameter")
     return params[name][0]
-
-
-def _optional(params: dict[str, list[str]], name: str) -> str | None:
-    return _one(params, name) if name in params else None
 
 
 def _content_type(request: Request) -> tuple[str, str]:
