@@ -48,6 +48,7 @@ from provml import rdf
 from provml.errors import InputError, LimitError, ProvmlError, QueryError, StoreError, ValidationError
 from provml.ids import IriMinter
 from provml.rdf import Quad, RdfDocument
+from provml.sparql_text import names_dataset
 from provml.vocab import PREFIXES, PROV, PROVML, RDF, sparql_prefixes
 
 DEFAULT_STORE = "provml-store"
@@ -645,7 +646,7 @@ class Store:
         functions: dict[str, Callable[..., bool]] | None = None,
         base_iri: str | None = None,
     ) -> QueryResult:
-        """Run a SPARQL query; by default the default graph is the union of all graphs.
+        """Run a SPARQL query; by default the default graph is the union of all graphs (unless it says FROM).
 
         ``graphs`` makes the default graph the merge of those named graphs instead, and ``named_graphs``
         limits the graphs ``GRAPH`` sees; either replaces the query's ``FROM`` clauses. ``base_iri``
@@ -654,7 +655,8 @@ class Store:
         ``functions`` defines boolean filter functions by IRI, called with :class:`Term` arguments.
         The prefixes of :data:`provml.vocab.PREFIXES` are predefined.
         """
-        options: dict[str, Any] = {"use_default_graph_as_union": union and graphs is None, "prefixes": PREFIXES}
+        union = union and graphs is None and not names_dataset(sparql)  # Oxigraph would ignore FROM
+        options: dict[str, Any] = {"use_default_graph_as_union": union, "prefixes": PREFIXES}
         if graphs is not None:
             options["default_graph"] = [ox.NamedNode(g) for g in graphs]
         if named_graphs is not None:

@@ -81,7 +81,7 @@ async def ingest(request: Request) -> JSONResponse:
             path = Path(folder) / f"body{_suffix(chosen, media)}"
             path.write_bytes(body)
             try:
-                loader = loaders.get(chosen) if chosen else loaders.detect(path)
+                loader = loaders.get(chosen) if chosen else _detect(path)
                 if loader.directories or loader.schemes:
                     raise InputError(f"the {loader.name} loader reads directories or servers: use `provml load`")
                 graph = f"{context.store.ids.base}graph/ingest/{segment(stream)}/{segment(batch)}"
@@ -111,3 +111,12 @@ def _suffix(chosen: str | None, media: str) -> str:
     if chosen is not None:
         return next(iter(loaders.get(chosen).extensions), "")
     return ".jsonl"
+
+
+def _detect(path: Path) -> loaders.Loader:
+    """The loader that recognises the body, or an error that says how to name it over HTTP."""
+    try:
+        return loaders.detect(path)
+    except InputError:
+        known = ", ".join(loader.name for loader in loaders.available())
+        raise InputError(f"cannot tell the format of the body; name it with ?format= ({known})") from None

@@ -24,21 +24,9 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from provml.errors import RemoteAccessError
+from provml.sparql_text import tokens
 
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-_NAME = r"[\w\u00B7\u0300-\u036F\u203F\u2040]"  # a character of a variable or prefixed name
-_TOKEN = re.compile(
-    rf"""(?P<iri><(?:[^<>"{{}}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{{4}}|\\U[0-9A-Fa-f]{{8}})*>)
-      | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-                  |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-      | (?P<comment>\#[^\n\r]*)
-      | (?P<variable>[?$]{_NAME}*)
-      | (?P<language>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-      | (?P<local>:(?:{_NAME}|[:.\-]|%[0-9A-Fa-f]{{2}}|\\[_~.\-!$&'()*+,;=/?\#@%])*)
-      | (?P<word>(?:{_NAME}|[.\-])+)
-      | (?P<other>\S)""",
-    re.VERBOSE | re.DOTALL,
-)
 # a word that starts with SERVICE or LOAD, maybe glued to a number or boolean before it (Oxigraph reads
 # "1SERVICE" as 1 then SERVICE) and to SILENT after it
 _FETCHING = re.compile(r"^(?:[0-9.E+\-]*|TRUE|FALSE)(SERVICE|LOAD)(SILENT)?")
@@ -71,14 +59,6 @@ def _refuse(stream: Iterator[tuple[str, str]], allowed: tuple[str, ...]) -> None
 def _decode(text: str) -> str:
     """Replace each ``\\u`` and ``\\U`` escape by its character."""
     return _ESCAPE.sub(lambda m: chr(int(m[1] or m[2], 16)), text)
-
-
-def tokens(sparql: str) -> Iterator[tuple[str, str]]:
-    """Yield (kind, text) for each token that is not a comment, split as Oxigraph splits them: ``iri``,
-    ``string``, ``variable``, ``language``, ``local`` (``:name`` of a prefixed name), ``word``, ``other``."""
-    for match in _TOKEN.finditer(sparql):
-        if match.lastgroup != "comment":
-            yield match.lastgroup or "other", match.group()
 
 
 def _allowed(iri: str, allowed: Iterable[str]) -> bool:

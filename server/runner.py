@@ -48,7 +48,6 @@ class Request:
     named_graphs: tuple[str, ...] | None = None
     base_iri: str | None = None
     max_rows: int = 100_000
-    union: bool = True  # without a dataset, the default graph is the union of all graphs (False: the query's FROM)
 
 
 @dataclass(frozen=True)
@@ -291,7 +290,6 @@ def _answer(store: Store, request: Request) -> tuple[bytes, str, str]:
         graphs=request.default_graphs,
         named_graphs=request.named_graphs,
         base_iri=request.base_iri,
-        union=request.union,
     )
     format = results.choose_format(result.kind, request.accept, request.format)
     return results.write(result, format, request.max_rows), format, result.kind

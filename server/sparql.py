@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from provml.errors import InputError
 from provml.server import results
 from provml.server.context import Context, HttpError
-from provml.server.remote import refuse_remote, tokens
+from provml.server.remote import refuse_remote
 from provml.server.runner import Request as QueryRequest
 
 router = APIRouter(tags=["SPARQL 1.1 Protocol"])
@@ -94,7 +94,6 @@ async def _query(request: Request, sparql: str, params: dict[str, list[str]]) ->
             named_graphs=dataset["named-graph-uri"] if given else None,
             base_iri=context.base_iri(request),
             max_rows=context.settings.max_rows,
-            union=given or not _names_dataset(sparql),
         ),
     )
     return Response(answer.body, media_type=answer.media_type, headers={"Vary": "Accept"})
@@ -146,22 +145,6 @@ def _service_description(request: Request, params: dict[str, list[str]]) -> Resp
     rdflib_format = {"ntriples": "nt", "rdfxml": "xml", "jsonld": "json-ld", "nquads": "nquads"}.get(format, format)
     body = Graph().parse(data=turtle, format="turtle").serialize(format=rdflib_format, encoding="utf-8")
     return Response(body, media_type=results.media_type(format), headers={"Vary": "Accept"})
-
-
-def _names_dataset(sparql: str) -> bool:
-    """Does the query name its dataset (FROM, FROM NAMED)? Then its default graph is not the union of all.
-
-    >>> _names_dataset("SELECT * FROM <urn:g> { ?s ?p ?o }"), _names_dataset("PREFIX from: <urn:> ASK { from:a ?p ?o }")
-    (True, False)
-    """
-    depth, previous = 0, ""
-    for kind, text in tokens(sparql):
-        if text in ("{", "}"):
-            depth += 1 if text == "{" else -1
-        elif kind == "word" and depth == 0 and text.upper() == "FROM" and previous.upper() != "PREFIX":
-            return True
-        previous = text
-    return False
 
 
 def _multi(items: list[tuple[str, str]]) -> dict[str, list[str]]:

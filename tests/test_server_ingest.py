@@ -254,7 +254,7 @@ def test_a_batch_violating_the_shapes_is_422_with_the_report(client: httpx.Clien
         ({"format": "mlflow"}, "application/json", b"{}", 422, "reads directories"),
         ({"format": "rdf"}, "text/turtle", b"<urn:a> <urn:b> .", 422, "body:1: column 17"),
         ({"format": "prov"}, "text/turtle", b"<urn:a> <urn:b> <urn:c> .", 422, "body: not a PROV"),
-        ({}, "text/plain", b"hello", 422, "body: cannot tell the format"),
+        ({}, "text/plain", b"hello", 422, "cannot tell the format of the body; name it with ?format="),
     ],
 )
 def test_a_body_the_loader_cannot_read_is_refused_naming_why(

@@ -340,3 +340,13 @@ def test_a_big_load_compacts_an_on_disk_store_at_its_end(monkeypatch: pytest.Mon
         counting = memory._store = _CountingCompactions(memory._store)  # type: ignore[assignment]
         load_paths(memory, lifecycle)
         assert counting.compactions == 0, "nothing to compact in memory"
+
+
+def test_a_query_that_names_its_dataset_reads_only_those_graphs(store: Store) -> None:
+    store.add_rdf(b"<urn:d1> a <urn:Document> .", "turtle", graph="urn:g1")
+    store.add_rdf(b"<urn:d2> a <urn:Document> .", "turtle", graph="urn:g2")
+    assert bool(store.query("ASK { <urn:d2> a <urn:Document> }"))  # the union, by default
+    assert not bool(store.query("ASK FROM <urn:g1> { <urn:d2> a <urn:Document> }"))
+    assert bool(store.query("ASK FROM <urn:g1> FROM <urn:g2> { <urn:d1> a ?t . <urn:d2> a ?t }"))
+    named = "SELECT ?g FROM NAMED <urn:g2> WHERE { GRAPH ?g { ?s a <urn:Document> } }"
+    assert [row[0].value for row in store.query(named)] == ["urn:g2"]
