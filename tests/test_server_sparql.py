@@ -56,14 +56,7 @@ RESULT_FORMATS = {
     "xml": ("application/sparql-results+xml", ox.QueryResultsFormat.XML),
     "tsv": ("text/tab-separated-values", ox.QueryResultsFormat.TSV),
 }
-RDF_FORMATS = {
-    "turtle": "text/turtle",
-    "ntriples": "application/n-triples",
-    "rdfxml": "application/rdf+xml",
-    "jsonld": "application/ld+json",
-    "trig": "application/trig",
-    "nquads": "application/n-quads",
-}
+RDF_FORMATS = results.GRAPH_TYPES  # format name -> media type, as the server offers them
 # values of the canned queries' required parameters that find something in the lifecycle
 CANNED_VALUES = {
     "run": "train-a",
