@@ -85,7 +85,7 @@ class QueryRunner:
         self._readers: dict[Path, int] = {}
         self._generation = 0
         self._current = self._take_snapshot()
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()  # the last worker used: its caches are warm
         self._workers = [self._spawn() for _ in range(max(1, workers))]
         for worker in self._workers:
             self._idle.put(worker)

@@ -273,11 +273,12 @@ def test_a_load_killed_midway_leaves_whole_graphs_only(tmp_path: Path, demo_file
         )
         if shape == "one large file":
             assert len(dumps) == 1
-        again = {o.path.name: o.result.triples for o in load_paths(db, [target]) if o.result}
+        again = {o.path.name: o.result.triples for o in load_paths(db, [target], check=False) if o.result}
         total = quad_count(db)
     with Store() as fresh:
         load_file(fresh, demo_files[0])
-        assert {o.path.name: o.result.triples for o in load_paths(fresh, [target]) if o.result} == again
+        # what the killed load left out loads the same as into a fresh store (validation is not tested here)
+        assert {o.path.name: o.result.triples for o in load_paths(fresh, [target], check=False) if o.result} == again
         assert quad_count(fresh) == total
 
 
