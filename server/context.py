@@ -88,3 +88,20 @@ class Context:
         """Stop the query workers and release the store."""
         self.runner.close()
         self.store.close()
+
+
+def content_type(header: str | None) -> tuple[str, str | None]:
+    """Return the media type of a ``Content-Type`` header (lower case) and its charset, if it names one."""
+    media, *params = (part.strip() for part in (header or "").split(";"))
+    charset = None
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media.lower(), charset
+
+
+def require_utf8(charset: str | None) -> None:
+    """Raise a 415 unless the body is UTF-8 (or says nothing of its charset)."""
+    if charset not in (None, "utf-8", "utf8"):
+        raise HttpError(415, f"charset {charset} is not supported: send UTF-8")

@@ -41,7 +41,8 @@ from starlette.concurrency import run_in_threadpool
 
 from provml.errors import LimitError, QueryTimeout
 from provml.server import results
-from provml.server.context import Context, HttpError
+from provml.server.context import Context, HttpError, require_utf8
+from provml.server.context import content_type as parse_content_type
 from provml.server.runner import Answer
 from provml.server.runner import Request as QueryRequest
 from provml.store import RdfInput, Store, check_iri
@@ -220,14 +221,10 @@ def _refusal(graph: str) -> HttpError:
 
 def _syntax(content_type: str | None, *, multipart: bool) -> str:
     """Return the RDF format of a body of ``content_type`` (or ``multipart/form-data``); 415 if none fits."""
-    media, *params = (part.strip() for part in (content_type or "").split(";"))
-    media = media.lower()
+    media, charset = parse_content_type(content_type)
     if multipart and media == _MULTIPART:
         return media
-    for param in params:
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
-            raise HttpError(415, f"charset {value.strip()} is not supported: send UTF-8")
+    require_utf8(charset)
     if media not in SYNTAXES:
         offered = ", ".join([*results.GRAPH_TYPES.values(), *([_MULTIPART] if multipart else [])])
         raise HttpError(415, f"cannot read a body of {media or 'no content type'}: send one of {offered}")

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from provml.errors import InputError
 from provml.server import results
-from provml.server.context import Context, HttpError
+from provml.server.context import Context, HttpError, content_type, require_utf8
 from provml.server.remote import refuse_remote
 from provml.server.runner import Request as QueryRequest
 
@@ -55,11 +55,12 @@ async def sparql_post(request: Request) -> Response:
     """Run a query (form ``query=`` or ``application/sparql-query``) or an update (form ``update=`` or
     ``application/sparql-update``, with the bearer token)."""
     context: Context = request.app.state.provml
-    media, charset = _content_type(request)
+    media, charset = content_type(request.headers.get("content-type"))
+    require_utf8(charset)
     body = await context.body(request)
     params = _multi(request.query_params.multi_items())
     if media == _FORM:
-        form = _multi(parse_qsl(body.decode(charset, "replace"), keep_blank_values=True))
+        form = _multi(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         for name, values in form.items():
             params.setdefault(name, []).extend(values)
         if ("query" in params) == ("update" in params):
@@ -68,9 +69,9 @@ async def sparql_post(request: Request) -> Response:
             return await _update(request, _one(params, "update"), params)
         return await _query(request, _one(params, "query"), params)
     if media == "application/sparql-query":
-        return await _query(request, _decode(body, charset), params)
+        return await _query(request, _decode(body), params)
     if media == "application/sparql-update":
-        return await _update(request, _decode(body, charset), params)
+        return await _update(request, _decode(body), params)
     raise HttpError(
         415,
         f"POST {media or 'without a content type'}: send {_FORM}, application/sparql-query "
@@ -160,21 +161,8 @@ def _one(params: dict[str, list[str]], name: str) -> str:
     return params[name][0]
 
 
-def _content_type(request: Request) -> tuple[str, str]:
-    header = request.headers.get("content-type", "")
-    media, *rest = (part.strip() for part in header.split(";"))
-    charset = "utf-8"
-    for part in rest:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset":
-            charset = value.strip().strip('"').lower()
-    if charset not in ("utf-8", "utf8"):
-        raise HttpError(415, f"charset {charset} is not supported: send UTF-8")
-    return media.lower(), "utf-8"
-
-
-def _decode(body: bytes, charset: str) -> str:
+def _decode(body: bytes) -> str:
     try:
-        return body.decode(charset)
+        return body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InputError(f"the request body is not valid UTF-8: {error}") from None
