@@ -479,8 +479,7 @@ class Store:
                     report()
                     yield chunk
             except SyntaxError as error:
-                message = _PARSER_POSITION.sub("", error.msg)
-                raise InputError(f"column {error.offset}: {message}", source=document.path, line=error.lineno) from None
+                raise _syntax_error(error, document.path) from None
             except (OSError, EOFError, gzip.BadGzipFile) as error:
                 raise InputError(f"cannot read: {error.strerror or error}", source=document.path) from None
 
@@ -695,8 +694,7 @@ class Store:
         try:
             self._store.bulk_load(**where, format=RDF_FORMATS[format], base_iri=base_iri, to_graph=into)
         except SyntaxError as error:
-            message = _PARSER_POSITION.sub("", error.msg)
-            raise InputError(f"column {error.offset}: {message}", source=path, line=error.lineno) from None
+            raise _syntax_error(error, path) from None
         except OSError as error:
             raise InputError(f"cannot read: {error.strerror or error}", source=path) from None
 
@@ -767,8 +765,13 @@ def _triples(name: str, content: bytes, format: str, base_iri: str | None) -> It
                 raise InputError(f"it names the graph {quad.graph_name}: send a graph's triples only", source=name)
             yield quad.triple
     except SyntaxError as error:
-        message = _PARSER_POSITION.sub("", error.msg)
-        raise InputError(f"column {error.offset}: {message}", source=name, line=error.lineno) from None
+        raise _syntax_error(error, name) from None
+
+
+def _syntax_error(error: SyntaxError, source: str | Path | None) -> InputError:
+    """The InputError of a parser's syntax error: the source, its line, and the column in the message."""
+    message = _PARSER_POSITION.sub("", error.msg)
+    return InputError(f"column {error.offset}: {message}", source=source, line=error.lineno)
 
 
 def _members(concatenated: ox.Literal | None) -> tuple[str, ...]:
