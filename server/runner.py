@@ -6,6 +6,12 @@ of the store (:meth:`provml.store.Store.snapshot`: hard links, a few millisecond
 itself: the server's writes go to the store under one lock, and each write ends by publishing a new
 snapshot. A query therefore sees the store as it was between two writes, never half a load, and a
 client whose write was answered sees it in its next query.
+
+Sending a query to a worker costs about as much server CPU as a small query itself (two pipe messages,
+two wake-ups). So a query that a worker answered within :data:`INLINE_BELOW` runs in the server process
+the next times it is asked on the same snapshot: the same text over the same data does the same work,
+so it cannot turn into a runaway query. A write (a new snapshot) sends every query to a worker again,
+and so does any query that could reach another server (``SERVICE``), whose time is not its own.
 """
 
 from __future__ import annotations
@@ -31,10 +37,13 @@ from provml import errors
 from provml.errors import QueryError, QueryTimeout, StoreError
 from provml.ids import IriMinter
 from provml.server import results
+from provml.server.remote import may_fetch
 from provml.store import Store
 
 _SPAWN = multiprocessing.get_context("spawn")  # a fork would copy the store's locks and threads
 _PREFIX = ".provml-snapshots-"  # then the server's pid: the folder of its snapshots, beside the store
+INLINE_BELOW = 0.01  # seconds: a query a worker answered faster runs in the server process on that snapshot
+_KNOWN_FAST = 4096  # queries remembered as fast, at most (the memory is emptied when full)
 
 
 @dataclass(frozen=True)
@@ -74,10 +83,12 @@ class _Worker:
 class QueryRunner:
     """Worker processes answering :class:`Request` objects over the latest snapshot of ``store``."""
 
-    def __init__(self, store: Store, *, workers: int = 2, timeout: float = 30.0) -> None:
+    def __init__(
+        self, store: Store, *, workers: int = 2, timeout: float = 30.0, inline_below: float = INLINE_BELOW
+    ) -> None:
         if store.path is None:
             raise StoreError("the server needs a store on disk (its queries run on snapshots of it)")
-        self.store, self.timeout = store, timeout
+        self.store, self.timeout, self.inline_below = store, timeout, inline_below
         self.writing = threading.Lock()  # one write at a time: loads and updates, then a new snapshot
         _remove_orphans(store.path.parent)
         self._snapshots = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=store.path.parent))
@@ -85,11 +96,14 @@ class QueryRunner:
         self._readers: dict[Path, int] = {}
         self._generation = 0
         self._current = self._take_snapshot()
+        self._fast: dict[Request, Path] = {}  # queries a worker answered within inline_below, and on which snapshot
+        self._opened: tuple[Path, Store] | None = None  # the current snapshot, opened for the inline queries
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()  # the last worker used: its caches are warm
         self._workers = [self._spawn() for _ in range(max(1, workers))]
         for worker in self._workers:
             self._idle.put(worker)
         self.timeouts = 0  # queries stopped for running too long, since the start
+        self.inline = 0  # queries answered in the server process, since the start
 
     @property
     def generation(self) -> int:
@@ -112,6 +126,8 @@ class QueryRunner:
         snapshot = self._take_snapshot()
         with self._guard:
             self._current = snapshot
+            self._fast.clear()
+            self._opened = None
         self._prune()
 
     def _take_snapshot(self) -> Path:
@@ -133,25 +149,31 @@ class QueryRunner:
 
     def run(self, request: Request) -> Answer:
         """Answer ``request`` within the time limit (blocking: call it from a thread)."""
+        if (answer := self._inline(request)) is not None:
+            return answer
         deadline = time.monotonic() + self.timeout
         try:
             worker = self._idle.get(timeout=self.timeout)
         except queue.Empty:
             raise QueryTimeout(f"every query worker stayed busy for {self.timeout:g} s; try again later") from None
-        snapshot = self._send(worker, request)
+        started, snapshot = time.perf_counter(), self._send(worker, request)
         try:
-            return self._receive(worker, worker.connection.poll(max(0.0, deadline - time.monotonic())))
+            answer = self._receive(worker, worker.connection.poll(max(0.0, deadline - time.monotonic())))
         finally:
             self._release(snapshot)
+        self._remember(request, snapshot, time.perf_counter() - started)
+        return answer
 
     async def answer(self, request: Request) -> Answer:
         """Answer ``request`` within the time limit, waiting on the worker's pipe in the event loop
         (no thread: the cheapest path for the many small queries); with no idle worker, wait in a thread."""
+        if (answer := self._inline(request)) is not None:
+            return answer
         try:
             worker = self._idle.get_nowait()
         except queue.Empty:
             return await run_in_threadpool(self.run, request)
-        snapshot = self._send(worker, request)
+        started, snapshot = time.perf_counter(), self._send(worker, request)
         try:
             ready = await _readable(worker.connection, self.timeout)
         except asyncio.CancelledError:  # the client left: the worker's answer would be read by the next query
@@ -161,9 +183,38 @@ class QueryRunner:
         try:
             if not ready:  # killing and replacing a worker takes a while: not in the event loop
                 return await run_in_threadpool(self._receive, worker, ready)
-            return self._receive(worker, ready)
+            answer = self._receive(worker, ready)
         finally:
             self._release(snapshot)
+        self._remember(request, snapshot, time.perf_counter() - started)
+        return answer
+
+    def _inline(self, request: Request) -> Answer | None:
+        """Answer in this process a query a worker answered fast on the current snapshot; else None."""
+        with self._guard:
+            snapshot, opened = self._current, self._opened
+            if self._fast.get(request) != snapshot:
+                return None
+            self._readers[snapshot] = self._readers.get(snapshot, 0) + 1
+        try:
+            if opened is None or opened[0] != snapshot:  # once per snapshot
+                opened = (snapshot, Store.open_snapshot(snapshot, ids=IriMinter(self.store.ids.base)))
+                with self._guard:
+                    if self._current == snapshot:
+                        self._opened = opened
+            status, payload = _attempt(opened[1], request)
+        finally:
+            self._release(snapshot)
+        self.inline += 1
+        return _unpack(status, payload)
+
+    def _remember(self, request: Request, snapshot: Path, seconds: float) -> None:
+        """Note a query a worker answered within :attr:`inline_below`: on this snapshot it runs inline."""
+        if seconds < self.inline_below and not may_fetch(request.sparql):
+            with self._guard:
+                if len(self._fast) >= _KNOWN_FAST:
+                    self._fast.clear()
+                self._fast[request] = snapshot
 
     def _send(self, worker: _Worker, request: Request) -> Path:
         """Give ``request`` to ``worker`` with the current snapshot, which it then reads until released."""
@@ -190,10 +241,7 @@ class QueryRunner:
             self._replace(worker)
             raise QueryError("the query worker stopped while answering; the query was not run to its end") from None
         self._idle.put(worker)
-        if status == "error":
-            kind, message = payload
-            raise getattr(errors, kind, QueryError)(message)
-        return Answer(*payload)
+        return _unpack(status, payload)
 
     def _release(self, snapshot: Path) -> None:
         with self._guard:
@@ -228,6 +276,7 @@ class QueryRunner:
             worker.connection.close()
             worker.process.kill()
             worker.process.join(5)
+        self._opened = None
         shutil.rmtree(self._snapshots, ignore_errors=True)
 
 
@@ -277,11 +326,29 @@ def _serve(connection: Connection, base: str) -> None:
                     store.close()
                 store = None
                 store = Store.open_snapshot(snapshot, ids=IriMinter(base))
-            connection.send(("ok", _answer(store, request)))
         except errors.ProvmlError as error:
             connection.send(("error", (type(error).__name__, error.message)))
-        except Exception as error:  # the engine's, met while the answer is written: a SERVICE that failed...
-            connection.send(("error", ("QueryError", f"query failed: {error}")))
+            continue
+        connection.send(_attempt(store, request))
+
+
+def _attempt(store: Store, request: Request) -> tuple[str, Any]:
+    """Answer ``request`` from ``store`` as a message: ``("ok", (body, format, kind))`` or
+    ``("error", (error class name, message))``: what a worker sends, and what an inline query gives."""
+    try:
+        return "ok", _answer(store, request)
+    except errors.ProvmlError as error:
+        return "error", (type(error).__name__, error.message)
+    except Exception as error:  # the engine's, met while the answer is written: a SERVICE that failed...
+        return "error", ("QueryError", f"query failed: {error}")
+
+
+def _unpack(status: str, payload: Any) -> Answer:
+    """The :class:`Answer` of an ``("ok", ...)`` message, or raise the error of an ``("error", ...)`` one."""
+    if status == "error":
+        kind, message = payload
+        raise getattr(errors, kind, QueryError)(message)
+    return Answer(*payload)
 
 
 def _answer(store: Store, request: Request) -> tuple[bytes, str, str]:
