@@ -17,6 +17,7 @@ bars as ``(goal, measured, passed)``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import shutil
 import socket
@@ -327,12 +328,12 @@ class Round(NamedTuple):
     latencies_ms: list[float]
 
 
-def time_route(client: httpx.Client, route: tuple[str, dict[str, str]], requests: int, pid: int) -> Round:
-    """Send ``requests`` sequential GETs of ``route`` (path, parameters); every answer must be 200."""
-    path, params = route
+def time_route(client: httpx.Client, route: Route, requests: int, pid: int) -> Round:
+    """Send ``requests`` sequential GETs of ``route``; every answer must be 200."""
     latencies = []
     before, started = cpu_ms(pid), time.perf_counter()
     for _ in range(requests):
+        path, params = route.request()
         sent = time.perf_counter()
         response = client.get(path, params=params)
         latencies.append((time.perf_counter() - sent) * 1000)
@@ -343,13 +344,32 @@ def time_route(client: httpx.Client, route: tuple[str, dict[str, str]], requests
     return Round((own + workers) / requests, workers / requests, requests / elapsed, latencies)
 
 
+_REQUEST_NUMBERS = itertools.count()
+
+
+class Route(NamedTuple):
+    """A GET of the CPU rounds: ``path`` with ``query``; ``fresh``: a comment that differs in every request
+    ends the query, so that the server never saw its text (and sends it to a query worker)."""
+
+    path: str
+    query: str | None = None
+    fresh: bool = False
+
+    def request(self) -> tuple[str, dict[str, str]]:
+        if self.query is None:
+            return self.path, {}
+        return self.path, {"query": f"{self.query}\n# request {next(_REQUEST_NUMBERS)}" if self.fresh else self.query}
+
+
 ROUTES = {
-    "/noop": ("/noop", {}),
-    "/health": ("/health", {}),
-    "small SELECT": ("/sparql", {"query": SMALL_SELECT}),
-    "small SELECT in-process (reference)": ("/in-process", {"query": SMALL_SELECT}),
-    "SELECT with a join": ("/sparql", {"query": JOIN_SELECT}),
-    "SELECT with a join in-process (reference)": ("/in-process", {"query": JOIN_SELECT}),
+    "/noop": Route("/noop"),
+    "/health": Route("/health"),
+    "small SELECT": Route("/sparql", SMALL_SELECT),
+    "small SELECT, a new text each request": Route("/sparql", SMALL_SELECT, fresh=True),
+    "small SELECT in-process (reference)": Route("/in-process", SMALL_SELECT),
+    "SELECT with a join": Route("/sparql", JOIN_SELECT),
+    "SELECT with a join, a new text each request": Route("/sparql", JOIN_SELECT, fresh=True),
+    "SELECT with a join in-process (reference)": Route("/in-process", JOIN_SELECT),
 }
 
 
@@ -358,8 +378,9 @@ def measure_cpu(server: Server, plan: Plan, log: Callable[[str], None]) -> tuple
     small SELECT's rows."""
     rounds: dict[str, list[Round]] = {name: [] for name in ROUTES}
     with httpx.Client(base_url=server.base, headers=ACCEPT, timeout=CPU_TIMEOUT_S, trust_env=False) as client:
-        for path, params in ROUTES.values():
+        for route in ROUTES.values():
             for _ in range(WARMUPS):
+                path, params = route.request()
                 client.get(path, params=params).raise_for_status()
         rows = count_rows(client.get("/sparql", params={"query": SMALL_SELECT}).content)
         for number in range(plan.rounds):
@@ -537,9 +558,12 @@ def cpu_lines(rounds: dict[str, list[Round]], rows: int, plan: Plan) -> tuple[li
     lines += [
         "",
         "p50: of every request of the route's rounds, as the client sees it (httpx on the same cores).",
-        "An in-process reference runs the same query in the server process itself, as a naive endpoint would",
-        "(`/in-process` of the benchmark app: no worker, no snapshot, no time limit): the difference to",
-        "the same query on `/sparql` is what running queries in killable worker processes costs.",
+        "A route named for its query sends the same text in every request: once a query worker answered it",
+        "within 10 ms, the server runs it itself on the same snapshot (docs/server.md), as for dashboards, the",
+        "UI and canned queries. *A new text each request* ends the query with a comment that differs in every",
+        "request: each goes to a query worker, as ad-hoc queries do; the difference is what handing a query to",
+        "a killable worker process costs. An in-process reference runs the query in the server process with",
+        "no check, snapshot or time limit, as a naive endpoint would (`/in-process` of the benchmark app).",
     ]
     ratio = cpu["small SELECT"] / cpu["/noop"]
     goal = f"server CPU per small SELECT ({_count(rows, 'row')}) <= {BAR_CPU_RATIO:g}x the no-op route's, same app"
