@@ -706,6 +706,13 @@ def serve(
     max_rows: Annotated[int, typer.Option(min=1, help="Rows (or triples) of one answer at most.")] = 100_000,
     max_body: Annotated[int, typer.Option(min=1024, help="Bytes of one request body at most.")] = 64 << 20,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Processes that run queries.")] = 2,
+    answer_cache: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="MiB of answers kept to send again for the same query until the next write (0: none).",
+        ),
+    ] = 32,
     allow_remote: Annotated[
         list[str] | None,
         typer.Option(
@@ -735,6 +742,7 @@ def serve(
         max_rows=max_rows,
         max_body_bytes=max_body,
         workers=workers,
+        answer_cache_bytes=answer_cache << 20,
         allow_remote=tuple(allow_remote or ()),
         check=_load_validation(None, "fast", False) if validate else None,
     )

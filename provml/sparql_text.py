@@ -21,6 +21,9 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _FROM = re.compile(r"from", re.IGNORECASE)
+# a function whose value changes from one run to the next (a word of its own: not "random_split"), or an
+# escape, which could spell one
+_VOLATILE = re.compile(r"(?<![A-Z])(?:RAND|NOW|UUID|STRUUID|BNODE)(?![A-Z0-9_])|\\", re.IGNORECASE)
 
 
 def tokens(sparql: str) -> Iterator[tuple[str, str]]:
@@ -47,3 +50,14 @@ def names_dataset(sparql: str) -> bool:
             return True
         previous = text
     return False
+
+
+def deterministic(sparql: str) -> bool:
+    """Has the query the same answer each time it runs over the same data? False when its text holds the
+    name of a function whose value changes (``RAND``, ``NOW``, ``UUID``, ``STRUUID``, ``BNODE``) as a word,
+    even in a string or a comment, or an escape: the answer then may change.
+
+    >>> deterministic("SELECT ?s { ?s <urn:random_seed> ?o }"), deterministic("SELECT (NOW() AS ?t) {}")
+    (True, False)
+    """
+    return _VOLATILE.search(sparql) is None

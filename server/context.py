@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from provml.errors import ProvmlError
-from provml.server.runner import QueryRunner
+from provml.server.runner import ANSWER_CACHE, QueryRunner
 from provml.store import LoadCheck, Store
 
 _HOST = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")  # what the base IRI's host may be
@@ -25,6 +25,7 @@ class Settings:
     max_rows: int = 100_000  # rows (or triples) of one answer
     max_body_bytes: int = 64 << 20  # bytes of one request body
     workers: int = 2  # processes that run queries
+    answer_cache_bytes: int = ANSWER_CACHE  # bytes of answers kept for the same query on the same snapshot; 0: none
     allow_remote: tuple[str, ...] = ()  # endpoints SERVICE and LOAD may reach (scheme://host:port/path)
     check: LoadCheck | None = field(default=None, compare=False)  # validates each ingested dump
 
@@ -42,7 +43,12 @@ class Context:
 
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store, self.settings = store, settings
-        self.runner = QueryRunner(store, workers=settings.workers, timeout=settings.query_timeout)
+        self.runner = QueryRunner(
+            store,
+            workers=settings.workers,
+            timeout=settings.query_timeout,
+            cache_bytes=settings.answer_cache_bytes,
+        )
         self._dumps = (-1, 0)  # the snapshot generation the dump count was taken at, and the count
 
     def dump_count(self) -> int:

@@ -8,10 +8,18 @@ snapshot. A query therefore sees the store as it was between two writes, never h
 client whose write was answered sees it in its next query.
 
 Sending a query to a worker costs about as much server CPU as a small query itself (two pipe messages,
-two wake-ups). So a query that a worker answered within :data:`INLINE_BELOW` runs in the server process
-the next times it is asked on the same snapshot: the same text over the same data does the same work,
-so it cannot turn into a runaway query. A write (a new snapshot) sends every query to a worker again,
-and so does any query that could reach another server (``SERVICE``), whose time is not its own.
+two wake-ups), and a small query costs about half of what the web framework spends on a request. So the
+runner remembers, for the current snapshot, the queries it answered (text, dataset, base IRI, format):
+
+* the **answer** itself, when it is small (:data:`CACHED_ANSWER`) and the query is deterministic (no
+  ``RAND``, ``NOW``, ``UUID``...; :func:`provml.sparql_text.deterministic`): the same query over the same
+  snapshot has the same answer, so it is sent again without running the query;
+* else, when a worker answered within :data:`INLINE_BELOW`, that the query is **fast**: it then runs in the
+  server process itself, since the same text over the same data does the same work and cannot turn into a
+  runaway query.
+
+A write (a new snapshot) forgets both, and a query that could reach another server (``SERVICE``), whose
+answer and time are not its own, is never remembered.
 """
 
 from __future__ import annotations
@@ -38,12 +46,16 @@ from provml.errors import QueryError, QueryTimeout, StoreError
 from provml.ids import IriMinter
 from provml.server import results
 from provml.server.remote import may_fetch
+from provml.sparql_text import deterministic
 from provml.store import Store
 
 _SPAWN = multiprocessing.get_context("spawn")  # a fork would copy the store's locks and threads
 _PREFIX = ".provml-snapshots-"  # then the server's pid: the folder of its snapshots, beside the store
 INLINE_BELOW = 0.01  # seconds: a query a worker answered faster runs in the server process on that snapshot
-_KNOWN_FAST = 4096  # queries remembered as fast, at most (the memory is emptied when full)
+CACHED_ANSWER = 256 << 10  # bytes: the largest answer kept for the same query on the same snapshot
+ANSWER_CACHE = 32 << 20  # bytes: all the answers kept (the oldest are forgotten first)
+_KNOWN_FAST = 1024  # queries remembered as fast, at most (the memory is emptied when full)...
+_KNOWN_TEXT = 16 << 10  # ...and only texts up to this many characters: 16 MiB of memory at most
 
 
 @dataclass(frozen=True)
@@ -84,11 +96,17 @@ class QueryRunner:
     """Worker processes answering :class:`Request` objects over the latest snapshot of ``store``."""
 
     def __init__(
-        self, store: Store, *, workers: int = 2, timeout: float = 30.0, inline_below: float = INLINE_BELOW
+        self,
+        store: Store,
+        *,
+        workers: int = 2,
+        timeout: float = 30.0,
+        inline_below: float = INLINE_BELOW,
+        cache_bytes: int = ANSWER_CACHE,
     ) -> None:
         if store.path is None:
             raise StoreError("the server needs a store on disk (its queries run on snapshots of it)")
-        self.store, self.timeout, self.inline_below = store, timeout, inline_below
+        self.store, self.timeout, self.inline_below, self.cache_bytes = store, timeout, inline_below, cache_bytes
         self.writing = threading.Lock()  # one write at a time: loads and updates, then a new snapshot
         _remove_orphans(store.path.parent)
         self._snapshots = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=store.path.parent))
@@ -96,14 +114,18 @@ class QueryRunner:
         self._readers: dict[Path, int] = {}
         self._generation = 0
         self._current = self._take_snapshot()
-        self._fast: dict[Request, Path] = {}  # queries a worker answered within inline_below, and on which snapshot
-        self._opened: tuple[Path, Store] | None = None  # the current snapshot, opened for the inline queries
+        # what the runner knows of the current snapshot (forgotten on each write, under _guard):
+        self._answers: dict[Request, Answer] = {}  # answers, oldest first...
+        self._cached = 0  # ...and their bytes
+        self._fast: set[Request] = set()  # queries a worker answered within inline_below
+        self._opened: tuple[Path, Store] | None = None  # the snapshot, opened for the inline queries
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()  # the last worker used: its caches are warm
         self._workers = [self._spawn() for _ in range(max(1, workers))]
         for worker in self._workers:
             self._idle.put(worker)
         self.timeouts = 0  # queries stopped for running too long, since the start
         self.inline = 0  # queries answered in the server process, since the start
+        self.cache_hits = 0  # answers sent again, since the start
 
     @property
     def generation(self) -> int:
@@ -126,8 +148,7 @@ class QueryRunner:
         snapshot = self._take_snapshot()
         with self._guard:
             self._current = snapshot
-            self._fast.clear()
-            self._opened = None
+            self._answers, self._cached, self._fast, self._opened = {}, 0, set(), None
         self._prune()
 
     def _take_snapshot(self) -> Path:
@@ -161,7 +182,7 @@ class QueryRunner:
             answer = self._receive(worker, worker.connection.poll(max(0.0, deadline - time.monotonic())))
         finally:
             self._release(snapshot)
-        self._remember(request, snapshot, time.perf_counter() - started)
+        self._remember(request, snapshot, answer, time.perf_counter() - started)
         return answer
 
     async def answer(self, request: Request) -> Answer:
@@ -186,16 +207,21 @@ class QueryRunner:
             answer = self._receive(worker, ready)
         finally:
             self._release(snapshot)
-        self._remember(request, snapshot, time.perf_counter() - started)
+        self._remember(request, snapshot, answer, time.perf_counter() - started)
         return answer
 
     def _inline(self, request: Request) -> Answer | None:
-        """Answer in this process a query a worker answered fast on the current snapshot; else None."""
+        """The answer of a query the runner knows on the current snapshot: its answer kept, or run in this
+        process (a query a worker answered fast); None for a query to send to a worker."""
         with self._guard:
             snapshot, opened = self._current, self._opened
-            if self._fast.get(request) != snapshot:
+            if (answer := self._answers.get(request)) is not None:
+                self.cache_hits += 1
+                return answer
+            if request not in self._fast:
                 return None
             self._readers[snapshot] = self._readers.get(snapshot, 0) + 1
+            self.inline += 1
         try:
             if opened is None or opened[0] != snapshot:  # once per snapshot
                 opened = (snapshot, Store.open_snapshot(snapshot, ids=IriMinter(self.store.ids.base)))
@@ -205,16 +231,25 @@ class QueryRunner:
             status, payload = _attempt(opened[1], request)
         finally:
             self._release(snapshot)
-        self.inline += 1
         return _unpack(status, payload)
 
-    def _remember(self, request: Request, snapshot: Path, seconds: float) -> None:
-        """Note a query a worker answered within :attr:`inline_below`: on this snapshot it runs inline."""
-        if seconds < self.inline_below and not may_fetch(request.sparql):
-            with self._guard:
+    def _remember(self, request: Request, snapshot: Path, answer: Answer, seconds: float) -> None:
+        """Keep a worker's answer on ``snapshot`` (if small and deterministic), or note that the query was fast."""
+        if len(request.sparql) > _KNOWN_TEXT or may_fetch(request.sparql):
+            return
+        keep = len(answer.body) <= min(CACHED_ANSWER, self.cache_bytes) and deterministic(request.sparql)
+        with self._guard:
+            if snapshot != self._current:  # a write came in between: the answer is already old
+                return
+            if keep:
+                self._answers[request] = answer
+                self._cached += len(answer.body)
+                while self._cached > self.cache_bytes:
+                    self._cached -= len(self._answers.pop(next(iter(self._answers))).body)
+            elif seconds < self.inline_below:
                 if len(self._fast) >= _KNOWN_FAST:
                     self._fast.clear()
-                self._fast[request] = snapshot
+                self._fast.add(request)
 
     def _send(self, worker: _Worker, request: Request) -> Path:
         """Give ``request`` to ``worker`` with the current snapshot, which it then reads until released."""
