@@ -148,10 +148,11 @@ def running(*servers: Server) -> Iterator[None]:
 
 
 def provml_serve(store: Path, work: Path) -> Server:
-    """``provml serve --store STORE --port P``, the CLI as users run it."""
+    """``provml serve --store STORE --port P --answer-cache 0``, the CLI as users run it, but running every
+    query (the mix sends each query several times: with its answer cache, it would not run them again)."""
     port, script = free_port(), Path(sys.executable).with_name("provml")
     cli = [str(script)] if script.exists() else [sys.executable, "-m", "provml.cli"]
-    command = [*cli, "serve", "--store", str(store), "--port", str(port)]
+    command = [*cli, "serve", "--store", str(store), "--port", str(port), "--answer-cache", "0"]
     return Server("provml", command, {}, work / "provml-serve.log", f"http://127.0.0.1:{port}", "/health")
 
 
@@ -424,7 +425,8 @@ def mix_lines(mixes: list[Mix], queries: int, quads: int, plan: Plan) -> tuple[l
         f"The {queries} canned queries with their example values, each `GET /sparql?query=` with",
         "`Accept: application/sparql-results+json`, sent to two servers, each in its own process on 127.0.0.1:",
         "",
-        "- `provml`: `provml serve --store STORE --port P` (the CLI: uvicorn, 2 query worker processes);",
+        "- `provml`: `provml serve --store STORE --port P --answer-cache 0` (the CLI: uvicorn, 2 query worker",
+        "  processes; without its answer cache, so that it runs every query it is sent, as rdflib-endpoint does);",
         f"- `rdflib-endpoint` {_rdflib_endpoint_version()}: "
         '`SparqlEndpoint(graph=Dataset(default_union=True), path="/sparql",',
         "  cors_enabled=False)` holding the store's N-Quads export, under `python -m uvicorn --workers 1",
@@ -558,16 +560,23 @@ def cpu_lines(rounds: dict[str, list[Round]], rows: int, plan: Plan) -> tuple[li
     lines += [
         "",
         "p50: of every request of the route's rounds, as the client sees it (httpx on the same cores).",
-        "A route named for its query sends the same text in every request: once a query worker answered it",
-        "within 10 ms, the server runs it itself on the same snapshot (docs/server.md), as for dashboards, the",
-        "UI and canned queries. *A new text each request* ends the query with a comment that differs in every",
-        "request: each goes to a query worker, as ad-hoc queries do; the difference is what handing a query to",
-        "a killable worker process costs. An in-process reference runs the query in the server process with",
-        "no check, snapshot or time limit, as a naive endpoint would (`/in-process` of the benchmark app).",
+        "A route named for its query sends the same text in every request, as dashboards, the UI and canned",
+        "queries do: after the first, the server sends the answer it keeps for that query until the next write",
+        "(its answer cache, docs/server.md), without running the query. *A new text each request* ends the",
+        "query with a comment that differs in every request: each is run by a query worker, as ad-hoc queries",
+        "are. An in-process reference runs the query in the server process with no check, snapshot or time",
+        "limit, as a naive endpoint would (`/in-process` of the benchmark app): what running the query costs.",
     ]
     ratio = cpu["small SELECT"] / cpu["/noop"]
-    goal = f"server CPU per small SELECT ({_count(rows, 'row')}) <= {BAR_CPU_RATIO:g}x the no-op route's, same app"
-    measured = f"{ratio:.2f}x ({cpu['small SELECT']:.2f} vs {cpu['/noop']:.2f} ms)"
+    fresh = cpu["small SELECT, a new text each request"] / cpu["/noop"]
+    goal = (
+        f"server CPU per small SELECT ({_count(rows, 'row')}, the same text in every request) <= "
+        f"{BAR_CPU_RATIO:g}x the no-op route's, same app"
+    )
+    measured = (
+        f"{ratio:.2f}x ({cpu['small SELECT']:.2f} vs {cpu['/noop']:.2f} ms; a new text each request, run by a "
+        f"query worker: {fresh:.2f}x)"
+    )
     return [*lines, ""], [(goal, measured, ratio <= BAR_CPU_RATIO)]
 
 
