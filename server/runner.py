@@ -9,17 +9,12 @@ client whose write was answered sees it in its next query.
 
 Sending a query to a worker costs about as much server CPU as a small query itself (two pipe messages,
 two wake-ups), and a small query costs about half of what the web framework spends on a request. So the
-runner remembers, for the current snapshot, the queries it answered (text, dataset, base IRI, format):
-
-* the **answer** itself, when it is small (:data:`CACHED_ANSWER`) and the query is deterministic (no
-  ``RAND``, ``NOW``, ``UUID``...; :func:`provml.sparql_text.deterministic`): the same query over the same
-  snapshot has the same answer, so it is sent again without running the query;
-* else, when a worker answered within :data:`INLINE_BELOW`, that the query is **fast**: it then runs in the
-  server process itself, since the same text over the same data does the same work and cannot turn into a
-  runaway query.
-
-A write (a new snapshot) forgets both, and a query that could reach another server (``SERVICE``), whose
-answer and time are not its own, is never remembered.
+runner keeps the answers of the queries it answered on the current snapshot (same text, dataset, base IRI
+and format), when they are small (:data:`CACHED_ANSWER`) and the query is deterministic (no ``RAND``,
+``NOW``, ``UUID``...: :func:`provml.sparql_text.deterministic`): the same query over the same snapshot has
+the same answer, so it is sent again without running the query. A write (a new snapshot) forgets them all,
+and the answer of a query that could reach another server (``SERVICE``) is never kept: it is not the
+store's.
 """
 
 from __future__ import annotations
@@ -51,11 +46,8 @@ from provml.store import Store
 
 _SPAWN = multiprocessing.get_context("spawn")  # a fork would copy the store's locks and threads
 _PREFIX = ".provml-snapshots-"  # then the server's pid: the folder of its snapshots, beside the store
-INLINE_BELOW = 0.01  # seconds: a query a worker answered faster runs in the server process on that snapshot
-CACHED_ANSWER = 256 << 10  # bytes: the largest answer kept for the same query on the same snapshot
-ANSWER_CACHE = 32 << 20  # bytes: all the answers kept (the oldest are forgotten first)
-_KNOWN_FAST = 1024  # queries remembered as fast, at most (the memory is emptied when full)...
-_KNOWN_TEXT = 16 << 10  # ...and only texts up to this many characters: 16 MiB of memory at most
+CACHED_ANSWER = 256 << 10  # bytes: the largest answer (with its query's text) kept for the same query
+ANSWER_CACHE = 32 << 20  # bytes: all the answers kept, with their queries' texts (the oldest go first)
 
 
 @dataclass(frozen=True)
@@ -101,12 +93,11 @@ class QueryRunner:
         *,
         workers: int = 2,
         timeout: float = 30.0,
-        inline_below: float = INLINE_BELOW,
         cache_bytes: int = ANSWER_CACHE,
     ) -> None:
         if store.path is None:
             raise StoreError("the server needs a store on disk (its queries run on snapshots of it)")
-        self.store, self.timeout, self.inline_below, self.cache_bytes = store, timeout, inline_below, cache_bytes
+        self.store, self.timeout, self.cache_bytes = store, timeout, cache_bytes
         self.writing = threading.Lock()  # one write at a time: loads and updates, then a new snapshot
         _remove_orphans(store.path.parent)
         self._snapshots = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=store.path.parent))
@@ -114,17 +105,13 @@ class QueryRunner:
         self._readers: dict[Path, int] = {}
         self._generation = 0
         self._current = self._take_snapshot()
-        # what the runner knows of the current snapshot (forgotten on each write, under _guard):
-        self._answers: dict[Request, Answer] = {}  # answers, oldest first...
-        self._cached = 0  # ...and their bytes
-        self._fast: set[Request] = set()  # queries a worker answered within inline_below
-        self._opened: tuple[Path, Store] | None = None  # the snapshot, opened for the inline queries
+        self._answers: dict[Request, Answer] = {}  # on the current snapshot, oldest first (under _guard)...
+        self._cached = 0  # ...and their bytes, with their queries' texts
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()  # the last worker used: its caches are warm
         self._workers = [self._spawn() for _ in range(max(1, workers))]
         for worker in self._workers:
             self._idle.put(worker)
         self.timeouts = 0  # queries stopped for running too long, since the start
-        self.inline = 0  # queries answered in the server process, since the start
         self.cache_hits = 0  # answers sent again, since the start
 
     @property
@@ -148,7 +135,7 @@ class QueryRunner:
         snapshot = self._take_snapshot()
         with self._guard:
             self._current = snapshot
-            self._answers, self._cached, self._fast, self._opened = {}, 0, set(), None
+            self._answers, self._cached = {}, 0
         self._prune()
 
     def _take_snapshot(self) -> Path:
@@ -170,31 +157,31 @@ class QueryRunner:
 
     def run(self, request: Request) -> Answer:
         """Answer ``request`` within the time limit (blocking: call it from a thread)."""
-        if (answer := self._inline(request)) is not None:
+        if (answer := self._kept(request)) is not None:
             return answer
         deadline = time.monotonic() + self.timeout
         try:
             worker = self._idle.get(timeout=self.timeout)
         except queue.Empty:
             raise QueryTimeout(f"every query worker stayed busy for {self.timeout:g} s; try again later") from None
-        started, snapshot = time.perf_counter(), self._send(worker, request)
+        snapshot = self._send(worker, request)
         try:
             answer = self._receive(worker, worker.connection.poll(max(0.0, deadline - time.monotonic())))
         finally:
             self._release(snapshot)
-        self._remember(request, snapshot, answer, time.perf_counter() - started)
+        self._keep(request, snapshot, answer)
         return answer
 
     async def answer(self, request: Request) -> Answer:
         """Answer ``request`` within the time limit, waiting on the worker's pipe in the event loop
         (no thread: the cheapest path for the many small queries); with no idle worker, wait in a thread."""
-        if (answer := self._inline(request)) is not None:
+        if (answer := self._kept(request)) is not None:
             return answer
         try:
             worker = self._idle.get_nowait()
         except queue.Empty:
             return await run_in_threadpool(self.run, request)
-        started, snapshot = time.perf_counter(), self._send(worker, request)
+        snapshot = self._send(worker, request)
         try:
             ready = await _readable(worker.connection, self.timeout)
         except asyncio.CancelledError:  # the client left: the worker's answer would be read by the next query
@@ -207,49 +194,30 @@ class QueryRunner:
             answer = self._receive(worker, ready)
         finally:
             self._release(snapshot)
-        self._remember(request, snapshot, answer, time.perf_counter() - started)
+        self._keep(request, snapshot, answer)
         return answer
 
-    def _inline(self, request: Request) -> Answer | None:
-        """The answer of a query the runner knows on the current snapshot: its answer kept, or run in this
-        process (a query a worker answered fast); None for a query to send to a worker."""
+    def _kept(self, request: Request) -> Answer | None:
+        """The answer kept for ``request`` on the current snapshot, if any."""
         with self._guard:
-            snapshot, opened = self._current, self._opened
-            if (answer := self._answers.get(request)) is not None:
+            answer = self._answers.get(request)
+            if answer is not None:
                 self.cache_hits += 1
-                return answer
-            if request not in self._fast:
-                return None
-            self._readers[snapshot] = self._readers.get(snapshot, 0) + 1
-            self.inline += 1
-        try:
-            if opened is None or opened[0] != snapshot:  # once per snapshot
-                opened = (snapshot, Store.open_snapshot(snapshot, ids=IriMinter(self.store.ids.base)))
-                with self._guard:
-                    if self._current == snapshot:
-                        self._opened = opened
-            status, payload = _attempt(opened[1], request)
-        finally:
-            self._release(snapshot)
-        return _unpack(status, payload)
+            return answer
 
-    def _remember(self, request: Request, snapshot: Path, answer: Answer, seconds: float) -> None:
-        """Keep a worker's answer on ``snapshot`` (if small and deterministic), or note that the query was fast."""
-        if len(request.sparql) > _KNOWN_TEXT or may_fetch(request.sparql):
+    def _keep(self, request: Request, snapshot: Path, answer: Answer) -> None:
+        """Keep the answer a worker gave on ``snapshot``, if it is small, deterministic and still current."""
+        text, size = request.sparql, len(answer.body) + len(request.sparql)
+        if size > min(CACHED_ANSWER, self.cache_bytes) or may_fetch(text) or not deterministic(text):
             return
-        keep = len(answer.body) <= min(CACHED_ANSWER, self.cache_bytes) and deterministic(request.sparql)
         with self._guard:
-            if snapshot != self._current:  # a write came in between: the answer is already old
+            if snapshot != self._current or request in self._answers:  # a write came in between; or kept
                 return
-            if keep:
-                self._answers[request] = answer
-                self._cached += len(answer.body)
-                while self._cached > self.cache_bytes:
-                    self._cached -= len(self._answers.pop(next(iter(self._answers))).body)
-            elif seconds < self.inline_below:
-                if len(self._fast) >= _KNOWN_FAST:
-                    self._fast.clear()
-                self._fast.add(request)
+            self._answers[request] = answer
+            self._cached += size
+            while self._cached > self.cache_bytes:
+                oldest = next(iter(self._answers))
+                self._cached -= len(self._answers.pop(oldest).body) + len(oldest.sparql)
 
     def _send(self, worker: _Worker, request: Request) -> Path:
         """Give ``request`` to ``worker`` with the current snapshot, which it then reads until released."""
@@ -311,7 +279,6 @@ class QueryRunner:
             worker.connection.close()
             worker.process.kill()
             worker.process.join(5)
-        self._opened = None
         shutil.rmtree(self._snapshots, ignore_errors=True)
 
 
@@ -369,7 +336,7 @@ def _serve(connection: Connection, base: str) -> None:
 
 def _attempt(store: Store, request: Request) -> tuple[str, Any]:
     """Answer ``request`` from ``store`` as a message: ``("ok", (body, format, kind))`` or
-    ``("error", (error class name, message))``: what a worker sends, and what an inline query gives."""
+    ``("error", (error class name, message))``: what a worker sends."""
     try:
         return "ok", _answer(store, request)
     except errors.ProvmlError as error:
