@@ -37,7 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
 )
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -45,7 +45,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 StoreOption = Annotated[
     Path | None,
     typer.Option(
-        "--store", "-s", help="Store directory [default: $PROVML_STORE or ./provml-store].", show_default=False
+        "--store", "-s", help="Store directory (default: $PROVML_STORE, else ./provml-store).", show_default=False
     ),
 ]
 ShapesOption = Annotated[
