@@ -478,6 +478,63 @@ def _graph_of(db: Store, graph: str) -> str:
 
 
 @app.command()
+def link(
+    ontologies: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Ontology files: Turtle (.ttl), N-Triples (.nt), RDF/XML (.rdf, .owl), OWL/XML (.owx, .owl).",
+            show_default=False,
+        ),
+    ],
+    imports: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--imports",
+            "-i",
+            help="A folder of ontologies that they import (their own folders are searched too); repeat for more.",
+        ),
+    ] = None,
+    ignore_import: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore-import",
+            help="The IRI of an import to go without, when no local file holds it; repeat for more.",
+        ),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="First check with HermiT (needs Java and owlready2) that PROV-ML with every linked "
+            "ontology is consistent and has no unsatisfiable class; link nothing if not.",
+        ),
+    ] = True,
+    store: StoreOption = None,
+) -> None:
+    """Link ontologies to the store, each into the named graph of its IRI, with the ontologies they import.
+
+    Imports are read from local files, never fetched from the network; PROV-O, ML Schema and PROV-ML are
+    provml's own and are linked too. Linking a changed file again replaces its graph; an unchanged one is
+    skipped. The linked ontologies are listed by `provml graphs` (loader "ontology").
+
+    Example: provml link geology.owl --imports ./ontologies
+    """
+    from provml.linking import link as link_ontologies
+
+    with _open(store) as db:
+        doing = "reading the ontologies and checking them with HermiT" if check else "reading the ontologies"
+        with err.status(doing):
+            results = link_ontologies(db, ontologies, search=imports or (), ignore=ignore_import or (), check=check)
+    table = Table("ontology graph", "triples", "")
+    for result in results:
+        what = "unchanged" if result.skipped else "replaced" if result.replaced else "linked"
+        table.add_row(escape(result.graph), f"{result.triples:,}", what)
+    out.print(table)
+    if check:
+        err.print("HermiT: PROV-ML with the linked ontologies is consistent; no class is unsatisfiable.")
+
+
+@app.command()
 def graphs(store: StoreOption = None) -> None:
     """List the loaded dumps: graph (and the named graphs its input brought), source, loader, triple count,
     SHACL validation at load (violations and warnings, "-" if loaded without), time.

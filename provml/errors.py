@@ -92,6 +92,15 @@ class ShapeError(ProvmlError):
     """A SHACL shapes graph cannot be read, or uses SHACL in a way that is not valid."""
 
 
+class LinkError(ProvmlError):
+    """An ontology cannot be linked: an import was not found, or PROV-ML with the linked ontologies is
+    inconsistent or has unsatisfiable classes (``unsatisfiable``: their IRIs)."""
+
+    def __init__(self, message: str, *, unsatisfiable: tuple[str, ...] = (), source: str | Path | None = None) -> None:
+        super().__init__(message, source=source)
+        self.unsatisfiable = unsatisfiable
+
+
 class RenderError(ProvmlError):
     """Graphviz is not installed, failed, or ran past its time limit."""
 

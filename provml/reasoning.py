@@ -6,11 +6,12 @@ converted to N-Triples with rdflib, and the two imported ontologies are loaded i
 first under their import IRIs, so that owlready2 finds them already loaded when it follows the
 ``owl:imports`` of ``provml.ttl``. owlready2 warns on stderr that PROV-O declares
 ``prov:wasRevisionOf`` and ``prov:specializationOf`` both as annotation and object properties;
-that is a known quirk of PROV-O and harmless here.
+that is a known quirk of PROV-O and harmless here, so those warnings are not shown.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import types
@@ -46,7 +47,8 @@ def load_ontology_world() -> owlready2.World:
     world = owlready2.World()
     for name, iri in _ONTOLOGIES:
         ntriples = rdflib.Graph().parse(ontology_file(name), format="turtle").serialize(format="nt")
-        world.get_ontology(iri).load(fileobj=io.BytesIO(ntriples.encode("utf-8")))
+        with contextlib.redirect_stderr(io.StringIO()):  # the warnings on PROV-O's two properties
+            world.get_ontology(iri).load(fileobj=io.BytesIO(ntriples.encode("utf-8")))
     return world
 
 

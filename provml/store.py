@@ -768,6 +768,22 @@ def _triples(name: str, content: bytes, format: str, base_iri: str | None) -> It
         raise _syntax_error(error, name) from None
 
 
+def read_statements(document: RdfDocument, predicates: Iterable[str]) -> Iterator[tuple[Term, str, Term]]:
+    """Yield ``(subject, predicate IRI, object)`` of each triple of an RDF file whose predicate is one of
+    ``predicates``, whatever graph it is in; a file that does not parse is an :class:`InputError`."""
+    wanted = {ox.NamedNode(iri) for iri in predicates}
+    with _parser_input(document) as (source, report):
+        try:
+            for quad in ox.parse(**source, format=RDF_FORMATS[document.format], base_iri=document.base_iri):
+                if quad.predicate in wanted:
+                    yield _term(quad.subject), quad.predicate.value, _term(quad.object)
+            report()
+        except SyntaxError as error:
+            raise _syntax_error(error, document.path) from None
+        except (OSError, EOFError, gzip.BadGzipFile) as error:
+            raise InputError(f"cannot read: {error.strerror or error}", source=document.path) from None
+
+
 def _syntax_error(error: SyntaxError, source: str | Path | None) -> InputError:
     """The InputError of a parser's syntax error: the source, its line, and the column in the message."""
     message = _PARSER_POSITION.sub("", error.msg)

@@ -223,6 +223,15 @@ class RDFS(_Namespace):
     subClassOf: str
 
 
+class OWL(_Namespace):
+    """OWL terms."""
+
+    NS = OWL_NS
+    Ontology: str
+    imports: str
+    versionIRI: str
+
+
 class XSD(_Namespace):
     """XML Schema datatypes."""
 

@@ -19,7 +19,20 @@ from provml.cli import app
 from provml.demo import best_run, plan_runs
 
 runner = CliRunner()
-COMMANDS = ["load", "validate", "query", "graphs", "drop", "export", "stats", "demo", "formats"]
+COMMANDS = [
+    "load",
+    "validate",
+    "query",
+    "link",
+    "graphs",
+    "drop",
+    "export",
+    "stats",
+    "demo",
+    "formats",
+    "serve",
+    "consume",
+]
 
 
 def provml(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,287 @@
+"""Link the store to external ontologies: each in a named graph of its own, its imports found among local files.
+
+``provml link`` reads ontology files (Turtle, N-Triples, RDF/XML, OWL/XML), follows their ``owl:imports``
+to other local files (those given, and those in the folders given as ``search``), and loads each ontology
+into the named graph of its IRI as one dump of the catalog (loader ``ontology``): linking a changed file
+again replaces its graph, an unchanged one is skipped. PROV-O, ML Schema and PROV-ML are provml's own: an
+import of them needs no file, and they are linked too, so that queries can cross all the ontologies.
+Nothing is fetched from the network.
+
+Before anything is stored, HermiT (owlready2) checks that PROV-ML with every linked ontology — those linked
+before and the new ones — is consistent, and names each unsatisfiable class; either is a
+:class:`~provml.errors.LinkError` and the store is left as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provml import rdf
+from provml.errors import InputError, LinkError, ProvmlError
+from provml.rdf import Quad, RdfDocument
+from provml.resources import ontology_file
+from provml.store import Dump, LoadResult, Store, Term, read_statements
+from provml.vocab import OWL, RDF
+
+LOADER = "ontology"  # the loader name the catalog records for a linked ontology
+SHIPPED_FILES = ("prov-o.ttl", "mls.ttl", "provml.ttl")  # in import order
+FORMATS = {".ttl": "turtle", ".turtle": "turtle", ".nt": "ntriples", ".rdf": "rdfxml", ".owx": "owlxml"}
+_XML_ENDINGS = (".owl", ".xml")  # RDF/XML or OWL/XML: the content says which
+_HEAD = (RDF.type, OWL.imports, OWL.versionIRI)
+
+
+@dataclass(frozen=True)
+class Ontology:
+    """An ontology file: its IRI (the file's URI if it declares none), the other IRIs it answers to (more
+    ``owl:Ontology`` subjects, ``owl:versionIRI``), and the IRIs it imports."""
+
+    iri: str
+    source: Path
+    format: str  # turtle, ntriples, rdfxml or owlxml
+    names: tuple[str, ...]
+    imports: tuple[str, ...]
+
+    def quads(self) -> Iterable[Quad] | RdfDocument:
+        """Its content, for :meth:`provml.store.Store.load`."""
+        if self.format == "owlxml":
+            return [(s, p, o, rdf.iri(self.iri)) for s, p, o in _owlxml_triples(self.source)]
+        return RdfDocument(self.source, self.format, base_iri=self.source.resolve().as_uri())
+
+
+def ontology_format(path: Path) -> str:
+    """Return the format of an ontology file, by its name or, for ``.owl`` and ``.xml``, its content."""
+    suffix = path.suffix.lower()
+    if suffix in FORMATS:
+        return FORMATS[suffix]
+    if suffix in _XML_ENDINGS:
+        head = _head(path)
+        return "owlxml" if b"<Ontology" in head and b"<rdf:RDF" not in head else "rdfxml"
+    raise InputError(
+        f"not an ontology file this reads: use {', '.join(sorted((*FORMATS, *_XML_ENDINGS)))}", source=path
+    )
+
+
+def read_ontology(path: Path) -> Ontology:
+    """Read the IRI, other names and imports of an ontology file."""
+    if not path.is_file():
+        raise InputError("no such file", source=path)
+    format = ontology_format(path)
+    if format == "owlxml":
+        statements: Iterable[tuple[str, str, str]] = (
+            (s.strip("<>"), p.strip("<>"), o.strip("<>")) for s, p, o in _owlxml_triples(path) if p.strip("<>") in _HEAD
+        )
+    else:
+        statements = (
+            (_value(s), p, _value(o))
+            for s, p, o in read_statements(RdfDocument(path, format, base_iri=path.resolve().as_uri()), _HEAD)
+        )
+    declared, versions, imports = [], [], []
+    for subject, predicate, value in statements:
+        if predicate == RDF.type and value == OWL.Ontology and not subject.startswith("_:"):
+            declared.append(subject)
+        elif predicate == OWL.versionIRI:
+            versions.append(value)
+        elif predicate == OWL.imports:
+            imports.append(value)
+    iri = declared[0] if declared else path.resolve().as_uri()
+    names = tuple(dict.fromkeys((*declared, *versions)))
+    return Ontology(iri, path, format, names, tuple(dict.fromkeys(imports)))
+
+
+def shipped() -> list[Ontology]:
+    """PROV-O, ML Schema and PROV-ML, as provml ships them."""
+    return [read_ontology(ontology_file(name)) for name in SHIPPED_FILES]
+
+
+def gather(paths: Sequence[Path], search: Sequence[Path] = (), ignore: Sequence[str] = ()) -> list[Ontology]:
+    """Read ``paths`` and, from ``paths`` and the files in their folders and the ``search`` folders, every
+    ontology they import, recursively; imports come before the ontologies that import them. An import found
+    nowhere is a :class:`LinkError`, unless it is one of ``ignore``."""
+    search = [*search, *dict.fromkeys(path.parent for path in paths)]
+    known = {name: ontology for ontology in shipped() for name in _aliases(ontology)}
+    given = list(dict.fromkeys(read_ontology(path) for path in paths))
+    available: dict[str, Ontology] = {}
+    for ontology in given:
+        if ontology.iri in known:
+            raise LinkError(f"declares {ontology.iri}, which provml ships and links itself", source=ontology.source)
+        if ontology.iri in available and available[ontology.iri].source != ontology.source:
+            other = available[ontology.iri].source
+            raise LinkError(f"declares {ontology.iri}, as {other} does: link one of them", source=ontology.source)
+        available.update(dict.fromkeys(_aliases(ontology), ontology))
+    searched = False
+    ordered: list[Ontology] = []
+
+    def visit(ontology: Ontology, chain: tuple[str, ...]) -> None:
+        nonlocal searched
+        if ontology in ordered or ontology.iri in chain:  # done, or an import cycle (OWL allows them)
+            return
+        for imported in ontology.imports:
+            if imported in known or imported in ignore:
+                continue
+            if imported not in available and not searched:
+                searched = True
+                for candidate in _search(search):
+                    for name in _aliases(candidate):
+                        available.setdefault(name, candidate)
+            if imported not in available:
+                folders = ", ".join(str(folder) for folder in search)
+                raise LinkError(
+                    f"imports {imported}, which no file given or found declares (folders searched: {folders}); "
+                    "give its file, or its folder with --imports, or link without it with --ignore-import "
+                    f"{imported} (nothing is fetched from the network)",
+                    source=ontology.source,
+                )
+            visit(available[imported], (*chain, ontology.iri))
+        ordered.append(ontology)
+
+    for ontology in given:
+        visit(ontology, ())
+    return ordered
+
+
+def link(
+    store: Store,
+    paths: Sequence[Path],
+    *,
+    search: Sequence[Path] = (),
+    ignore: Sequence[str] = (),
+    check: bool = True,
+) -> list[LoadResult]:
+    """Link the ontologies of ``paths`` and their imports (but those in ``ignore``) to ``store``: each into the
+    named graph of its IRI; with ``check``, only if HermiT finds PROV-ML with every linked ontology
+    consistent and coherent."""
+    ontologies = [*shipped(), *gather(paths, search, ignore)]
+    if check and (unsatisfiable := check_linked(store, ontologies)):
+        count, shown = len(unsatisfiable), ", ".join(unsatisfiable[:10])
+        more = f" and {count - 10} more" if count > 10 else ""
+        raise LinkError(
+            f"{count} unsatisfiable class{'es' if count > 1 else ''} (no individual can belong to one) in PROV-ML "
+            f"with the linked ontologies: {shown}{more}",
+            unsatisfiable=tuple(unsatisfiable),
+        )
+    dumps = [Dump(o.iri, o.quads(), str(o.source.resolve()), LOADER, _sha256(o.source)) for o in ontologies]
+    results = []
+    for _, outcome in store.load_many(dumps):
+        if isinstance(outcome, ProvmlError):
+            raise outcome
+        results.append(outcome)
+    return results
+
+
+def linked(store: Store) -> list[str]:
+    """The graphs of the ontologies linked to ``store``."""
+    return [dump.graph for dump in store.dumps() if dump.loader == LOADER]
+
+
+def check_linked(store: Store, ontologies: Sequence[Ontology]) -> list[str]:
+    """Run HermiT on PROV-ML, the ontologies linked to ``store`` before and ``ontologies``; return the IRIs of
+    the unsatisfiable classes. Inconsistency is a :class:`LinkError`."""
+    from provml import reasoning
+
+    world = reasoning.load_ontology_world()
+    new = {o.iri for o in ontologies}
+    shipped_iris = {o.iri for o in shipped()}
+    documents = [(iri, _graph_ntriples(store, iri)) for iri in linked(store) if iri not in new | shipped_iris]
+    documents += [(o.iri, _ntriples(o)) for o in ontologies if o.iri not in shipped_iris]
+    for iri, ntriples in documents:
+        world.get_ontology(iri).load(fileobj=io.BytesIO(ntriples))
+    try:
+        return reasoning.check_consistency(world)
+    except LinkError:
+        raise
+    except ProvmlError as error:
+        raise LinkError(f"PROV-ML with the linked ontologies: {error.message}") from None
+
+
+def _ntriples(ontology: Ontology) -> bytes:
+    """The ontology as N-Triples, for owlready2."""
+    if ontology.format == "owlxml":
+        return _without_imports("".join(f"{s} {p} {o} .\n" for s, p, o in _owlxml_triples(ontology.source)).encode())
+    memory = Store()
+    memory.add_rdf(ontology.source, ontology.format, graph=ontology.iri, base_iri=ontology.source.resolve().as_uri())
+    return _graph_ntriples(memory, ontology.iri)
+
+
+def _graph_ntriples(store: Store, graph: str) -> bytes:
+    """A graph of ``store`` as N-Triples, for owlready2."""
+    output = io.BytesIO()
+    store.export(output, "ntriples", graph=graph)
+    return _without_imports(output.getvalue())
+
+
+def _without_imports(ntriples: bytes) -> bytes:
+    """Drop the ``owl:imports`` lines: provml loads every import itself, and owlready2 would fetch from the web
+    an import it does not hold already."""
+    imports = rdf.iri(OWL.imports).encode()
+    return b"".join(line for line in ntriples.splitlines(keepends=True) if line.split(b" ", 2)[1:2] != [imports])
+
+
+def _aliases(ontology: Ontology) -> tuple[str, ...]:
+    """The IRIs an import may name the ontology by: its names, with and without a trailing ``#`` or ``/``."""
+    names = (ontology.iri, *ontology.names)
+    return tuple(dict.fromkeys(v for name in names for v in (name, name.rstrip("#/"), name.rstrip("#/") + "#")))
+
+
+def _search(folders: Sequence[Path]) -> Iterator[Ontology]:
+    for folder in folders:
+        if not folder.is_dir():
+            raise InputError("no such folder", source=folder)
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix.lower() in (*FORMATS, *_XML_ENDINGS):
+                try:
+                    yield read_ontology(path)
+                except InputError:
+                    continue  # not an ontology this reads: another file of the folder
+
+
+def _owlxml_triples(path: Path) -> list[tuple[str, str, str]]:
+    """The triples of an OWL/XML file as N-Triples terms, read by owlready2's OWL/XML parser."""
+    try:
+        from owlready2 import owlxml_2_ntriples
+        from owlready2.base import OwlReadyOntologyParsingError
+    except ImportError:
+        raise InputError('OWL/XML needs owlready2: install "provml[reasoning]"', source=path) from None
+    triples: list[tuple[str, str, str]] = []
+
+    def node(value: str) -> str:
+        return f"_:b{value.lstrip('_')}" if value.startswith("_") else rdf.iri(value)
+
+    def on_object(s: str, p: str, o: str) -> None:
+        triples.append((node(s), rdf.iri(p), node(o)))
+
+    def on_data(s: str, p: str, o: Any, d: str) -> None:
+        text = rdf.string(str(o))
+        literal = f"{text}{d}" if d and d.startswith("@") else f"{text}^^<{d}>" if d else text
+        triples.append((node(s), rdf.iri(p), literal))
+
+    try:
+        with path.open("rb") as stream:
+            owlxml_2_ntriples.parse(stream, on_object, on_data)
+    except (OwlReadyOntologyParsingError, OSError) as error:
+        raise InputError(f"not OWL/XML this reads: {error}", source=path) from None
+    return triples
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as stream:
+            return stream.read(4096)
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror}", source=path) from None
+
+
+def _value(term: Term) -> str:
+    return f"_:{term.value}" if term.kind == "bnode" else term.value
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
