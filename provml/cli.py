@@ -284,6 +284,14 @@ def query(
     sparql: Annotated[str | None, typer.Argument(help="The SPARQL query (or use --file, or standard input).")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the query from a .rq file.")] = None,
     format: FormatOption = "table",
+    entailed: Annotated[
+        bool,
+        typer.Option(
+            "--entailed/--asserted",
+            help="Include the entailment graph (what the linked ontologies entail, see provml link), or read "
+            "only the asserted graphs.",
+        ),
+    ] = True,
     store: StoreOption = None,
 ) -> None:
     """Run a SPARQL query over the union of all graphs.
@@ -295,7 +303,7 @@ def query(
     text = _read_query(sparql, file)
     _check_output_format(format)
     with _open(store) as db:
-        _print_result(db.query(text), format, db.ids.base)
+        _print_result(db.query(text, entailed=entailed), format, db.ids.base)
 
 
 def _check_output_format(format: str) -> None:
@@ -522,16 +530,21 @@ def link(
     from provml.linking import link as link_ontologies
 
     with _open(store) as db:
-        doing = "reading the ontologies and checking them with HermiT" if check else "reading the ontologies"
+        doing = "linking, checking with HermiT, computing the entailment graph" if check else "linking"
         with err.status(doing):
-            results = link_ontologies(db, ontologies, search=imports or (), ignore=ignore_import or (), check=check)
+            linked = link_ontologies(db, ontologies, search=imports or (), ignore=ignore_import or (), check=check)
     table = Table("ontology graph", "triples", "")
-    for result in results:
+    for result in linked.loads:
         what = "unchanged" if result.skipped else "replaced" if result.replaced else "linked"
         table.add_row(escape(result.graph), f"{result.triples:,}", what)
     out.print(table)
     if check:
         err.print("HermiT: PROV-ML with the linked ontologies is consistent; no class is unsatisfiable.")
+    entailment = linked.entailment
+    err.print(
+        f"entailment graph {entailment.graph}: {entailment.triples:,} triples in {entailment.rounds} rounds "
+        f"({entailment.seconds:.1f} s); `provml query --asserted` leaves it out"
+    )
 
 
 @app.command()
@@ -577,8 +590,11 @@ def drop(
 
     Example: provml drop runs/train-003.jsonl
     """
+    from provml.entailment import refresh_if_kept
+
     with _open(store) as db:
         info = db.drop(_graph_of(db, graph))
+        refresh_if_kept(db)  # without what the dump entailed
     out.print(f"dropped {info.graph} ({info.triples:,} triples from {info.source})")
 
 

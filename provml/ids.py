@@ -45,6 +45,7 @@ class IriMinter:
         self.base = base
         self.shared_graph = base + "graph/shared"
         self.catalog_graph = base + "graph/catalog"
+        self.entailed_graph = base + "graph/entailed"  # what the linked ontologies entail (provml.entailment)
 
     def _mint(self, kind: str, *parts: object) -> str:
         return self.base + kind + "/" + "/".join(segment(p) for p in parts)

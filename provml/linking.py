@@ -3,9 +3,10 @@
 ``provml link`` reads ontology files (Turtle, N-Triples, RDF/XML, OWL/XML), follows their ``owl:imports``
 to other local files (those given, and those in the folders given as ``search``), and loads each ontology
 into the named graph of its IRI as one dump of the catalog (loader ``ontology``): linking a changed file
-again replaces its graph, an unchanged one is skipped. PROV-O, ML Schema and PROV-ML are provml's own: an
-import of them needs no file, and they are linked too, so that queries can cross all the ontologies.
-Nothing is fetched from the network.
+again replaces its graph, an unchanged one is skipped. PROV-O, ML Schema, PROV-ML and the alignment of ML
+Schema with PROV-O that PROV-ML defines are provml's own: an import of them needs no file, and they are
+linked too, so that queries can cross all the ontologies. Nothing is fetched from the network. Each link
+ends by computing the entailment graph again (:mod:`provml.entailment`).
 
 Before anything is stored, HermiT (owlready2) checks that PROV-ML with every linked ontology — those linked
 before and the new ones — is consistent, and names each unsatisfiable class; either is a
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from provml import rdf
+from provml.entailment import Entailment, refresh
 from provml.errors import InputError, LinkError, ProvmlError
 from provml.rdf import Quad, RdfDocument
 from provml.resources import ontology_file
@@ -29,10 +31,19 @@ from provml.store import Dump, LoadResult, Store, Term, read_statements
 from provml.vocab import OWL, RDF
 
 LOADER = "ontology"  # the loader name the catalog records for a linked ontology
-SHIPPED_FILES = ("prov-o.ttl", "mls.ttl", "provml.ttl")  # in import order
+REASONED_FILES = ("prov-o.ttl", "mls.ttl", "provml.ttl")  # in import order: provml.reasoning's world
+SHIPPED_FILES = (*REASONED_FILES, "prov-mls-alignment.ttl")
 FORMATS = {".ttl": "turtle", ".turtle": "turtle", ".nt": "ntriples", ".rdf": "rdfxml", ".owx": "owlxml"}
 _XML_ENDINGS = (".owl", ".xml")  # RDF/XML or OWL/XML: the content says which
 _HEAD = (RDF.type, OWL.imports, OWL.versionIRI)
+
+
+@dataclass(frozen=True)
+class Linked:
+    """What a link did: a load per ontology (imports first), and the entailment graph computed after."""
+
+    loads: list[LoadResult]
+    entailment: Entailment
 
 
 @dataclass(frozen=True)
@@ -94,7 +105,7 @@ def read_ontology(path: Path) -> Ontology:
 
 
 def shipped() -> list[Ontology]:
-    """PROV-O, ML Schema and PROV-ML, as provml ships them."""
+    """PROV-O, ML Schema, PROV-ML and their alignment, as provml ships them."""
     return [read_ontology(ontology_file(name)) for name in SHIPPED_FILES]
 
 
@@ -151,10 +162,10 @@ def link(
     search: Sequence[Path] = (),
     ignore: Sequence[str] = (),
     check: bool = True,
-) -> list[LoadResult]:
+) -> Linked:
     """Link the ontologies of ``paths`` and their imports (but those in ``ignore``) to ``store``: each into the
     named graph of its IRI; with ``check``, only if HermiT finds PROV-ML with every linked ontology
-    consistent and coherent."""
+    consistent and coherent. Then compute the entailment graph again."""
     ontologies = [*shipped(), *gather(paths, search, ignore)]
     if check and (unsatisfiable := check_linked(store, ontologies)):
         count, shown = len(unsatisfiable), ", ".join(unsatisfiable[:10])
@@ -170,7 +181,7 @@ def link(
         if isinstance(outcome, ProvmlError):
             raise outcome
         results.append(outcome)
-    return results
+    return Linked(results, refresh(store))
 
 
 def linked(store: Store) -> list[str]:
@@ -185,9 +196,9 @@ def check_linked(store: Store, ontologies: Sequence[Ontology]) -> list[str]:
 
     world = reasoning.load_ontology_world()
     new = {o.iri for o in ontologies}
-    shipped_iris = {o.iri for o in shipped()}
-    documents = [(iri, _graph_ntriples(store, iri)) for iri in linked(store) if iri not in new | shipped_iris]
-    documents += [(o.iri, _ntriples(o)) for o in ontologies if o.iri not in shipped_iris]
+    in_world = {read_ontology(ontology_file(name)).iri for name in REASONED_FILES}
+    documents = [(iri, _graph_ntriples(store, iri)) for iri in linked(store) if iri not in new | in_world]
+    documents += [(o.iri, _ntriples(o)) for o in ontologies if o.iri not in in_world]
     for iri, ntriples in documents:
         world.get_ontology(iri).load(fileobj=io.BytesIO(ntriples))
     try:

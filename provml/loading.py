@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provml import loaders
+from provml.entailment import refresh_if_kept
 from provml.errors import InputError, ProvmlError
 from provml.loaders import Source
 from provml.store import Dump, LoadCheck, LoadResult, Store
@@ -139,6 +140,8 @@ def load_sources(
             outcome.error = result
         else:
             outcome.result = result
+    if any(o.result is not None and not o.result.skipped for o in outcomes.values()):
+        refresh_if_kept(store)  # what the linked ontologies entail of the new dumps
     return list(outcomes.values())
 
 

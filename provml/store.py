@@ -644,17 +644,24 @@ class Store:
         bindings: dict[str, Term] | None = None,
         functions: dict[str, Callable[..., bool]] | None = None,
         base_iri: str | None = None,
+        entailed: bool = True,
     ) -> QueryResult:
         """Run a SPARQL query; by default the default graph is the union of all graphs (unless it says FROM).
 
         ``graphs`` makes the default graph the merge of those named graphs instead, and ``named_graphs``
-        limits the graphs ``GRAPH`` sees; either replaces the query's ``FROM`` clauses. ``base_iri``
+        limits the graphs ``GRAPH`` sees; either replaces the query's ``FROM`` clauses. ``entailed=False``
+        leaves the entailment graph (:mod:`provml.entailment`) out of the union and of ``GRAPH``. ``base_iri``
         resolves relative IRIs. ``bindings``
         pre-binds variables to terms (SEP-0007 substitution: a value cannot inject SPARQL).
         ``functions`` defines boolean filter functions by IRI, called with :class:`Term` arguments.
         The prefixes of :data:`provml.vocab.PREFIXES` are predefined.
         """
-        union = union and graphs is None and not names_dataset(sparql)  # Oxigraph would ignore FROM
+        names = names_dataset(sparql)
+        union = union and graphs is None and not names  # Oxigraph would ignore FROM
+        if not entailed and not names and graphs is None and named_graphs is None:
+            entailment = self.ids.entailed_graph
+            named_graphs = [g.value for g in self._store.named_graphs() if not g.value.startswith(entailment)]
+            graphs, union = (named_graphs if union else None), False
         options: dict[str, Any] = {"use_default_graph_as_union": union, "prefixes": PREFIXES}
         if graphs is not None:
             options["default_graph"] = [ox.NamedNode(g) for g in graphs]
@@ -681,6 +688,26 @@ class Store:
             raise QueryError(f"invalid SPARQL update: {error}") from None
         except OSError as error:
             raise QueryError(f"update failed: {error}") from None
+
+    def derive(self, construct: str, graph: str) -> int:
+        """Add to the named graph ``graph`` the triples of a CONSTRUCT query over the union of all graphs
+        (``graph`` included), in one transaction; return how many it added.
+
+        >>> store = Store()
+        >>> store.add_rdf(b"<urn:a> <urn:p> <urn:b> .", "ntriples", graph="urn:g")
+        >>> store.derive("CONSTRUCT { ?y <urn:q> ?x } WHERE { ?x <urn:p> ?y }", "urn:derived")
+        1
+        """
+        target = ox.NamedNode(graph)
+        try:
+            quads = {
+                ox.Quad(t.subject, t.predicate, t.object, target)
+                for t in self._store.query(construct, use_default_graph_as_union=True, prefixes=PREFIXES)
+            }
+        except SyntaxError as error:
+            raise QueryError(f"invalid SPARQL query: {error}") from None
+        self._store.extend(quads)
+        return len(quads)
 
     def add_rdf(
         self, source: Path | bytes, format: str, *, graph: str | None = None, base_iri: str | None = None

@@ -37,6 +37,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from provml import errors
+from provml.entailment import refresh_if_kept
 from provml.errors import QueryError, QueryTimeout, StoreError
 from provml.ids import IriMinter
 from provml.server import results
@@ -61,6 +62,7 @@ class Request:
     named_graphs: tuple[str, ...] | None = None
     base_iri: str | None = None
     max_rows: int = 100_000
+    entailed: bool = True  # the entailment graph is in the dataset (provml.entailment)
 
 
 @dataclass(frozen=True)
@@ -123,10 +125,12 @@ class QueryRunner:
 
     @contextmanager
     def write(self) -> Iterator[Store]:
-        """Hold the write lock around a change of the store; on leaving, queries see the change."""
+        """Hold the write lock around a change of the store; on leaving, queries see the change, and what
+        the linked ontologies entail of it (:func:`provml.entailment.refresh_if_kept`)."""
         with self.writing:
             try:
                 yield self.store
+                refresh_if_kept(self.store)
             finally:
                 self.publish()
 
@@ -359,6 +363,7 @@ def _answer(store: Store, request: Request) -> tuple[bytes, str, str]:
         graphs=request.default_graphs,
         named_graphs=request.named_graphs,
         base_iri=request.base_iri,
+        entailed=request.entailed,
     )
     format = results.choose_format(result.kind, request.accept, request.format)
     return results.write(result, format, request.max_rows), format, result.kind

@@ -34,6 +34,12 @@ _PARAMETERS = [
         )
     ),
     {"name": "format", "in": "query", "schema": {"type": "string"}, "description": "Result format; else Accept."},
+    {
+        "name": "entailed",
+        "in": "query",
+        "schema": {"type": "boolean", "default": True},
+        "description": "false: leave out the entailment graph (what the linked ontologies entail).",
+    },
 ]
 
 
@@ -95,6 +101,7 @@ async def _query(request: Request, sparql: str, params: dict[str, list[str]]) ->
             named_graphs=dataset["named-graph-uri"] if given else None,
             base_iri=context.base_iri(request),
             max_rows=context.settings.max_rows,
+            entailed=_flag(params, "entailed"),
         ),
     )
     return Response(answer.body, media_type=answer.media_type, headers={"Vary": "Accept"})
@@ -153,6 +160,14 @@ def _multi(items: list[tuple[str, str]]) -> dict[str, list[str]]:
     for name, value in items:
         params.setdefault(name, []).append(value)
     return params
+
+
+def _flag(params: dict[str, list[str]], name: str) -> bool:
+    """A boolean parameter, true when absent."""
+    value = _one(params, name).lower() if name in params else "true"
+    if value not in ("true", "false", "1", "0"):
+        raise HttpError(400, f"{name}= must be true or false")
+    return value in ("true", "1")
 
 
 def _one(params: dict[str, list[str]], name: str) -> str:

@@ -1,0 +1,138 @@
+"""The entailment graph: once ontologies are linked, plain ML Schema data answers PROV queries, a domain
+class finds the instances of its subclasses and of the classes mapped to it, and queries can leave it out.
+It holds only triples no other graph holds, and follows loads, drops and server writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from live_server import TOKEN, Server
+
+from provml.entailment import refresh_if_kept
+from provml.linking import link
+from provml.loading import load_paths
+from provml.store import Store
+
+# plain ML Schema, as an OpenML export writes it: runs with inputs and outputs, no PROV
+OPENML = """@prefix mls: <http://www.w3.org/ns/mls#> .
+@prefix ex: <https://openml.example/> .
+ex:run-1 a mls:Run ; mls:hasInput ex:iris , ex:setting-1 ; mls:hasOutput ex:model-1 ;
+    mls:executes ex:sklearn-svc ; mls:realizes ex:svm .
+ex:iris a mls:Dataset .
+ex:setting-1 a mls:HyperParameterSetting .
+ex:model-1 a mls:Model .
+ex:sklearn-svc a mls:Implementation .
+ex:svm a mls:Algorithm .
+"""
+DOMAIN = """@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix provml: <https://w3id.org/provml#> .
+@prefix geo: <https://example.org/geo#> .
+<https://example.org/geo> a owl:Ontology .
+geo:Facies a owl:Class .
+geo:Sandstone a owl:Class ; rdfs:subClassOf geo:Facies .
+geo:Survey a owl:Class ; owl:equivalentClass provml:RawDataset .
+geo:Well a owl:Class ; skos:exactMatch <https://example.org/other#Borehole> .
+geo:adjacentTo a owl:ObjectProperty , owl:SymmetricProperty .
+geo:partOf a owl:ObjectProperty , owl:TransitiveProperty ; owl:inverseOf geo:hasPart .
+"""
+FACTS = """@prefix geo: <https://example.org/geo#> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix ex: <https://data.example/> .
+ex:layer-7 a geo:Sandstone ; geo:adjacentTo ex:layer-8 ; geo:partOf ex:formation .
+ex:formation geo:partOf ex:basin .
+ex:survey-2 a geo:Survey .
+ex:well-3 a <https://example.org/other#Borehole> .
+ex:layer-7 owl:sameAs ex:unit-7 .
+"""
+
+
+def rows(store: Store, sparql: str, **options: bool) -> set[tuple[str, ...]]:
+    return {tuple(t.value for t in row if t is not None) for row in store.query(sparql, **options)}
+
+
+def load(store: Store, path: Path, text: str) -> None:
+    path.write_text(text)
+    (outcome,) = load_paths(store, [path], check=False)
+    assert outcome.error is None, outcome.error
+
+
+def test_plain_ml_schema_data_answers_prov_queries_once_linked(store: Store, tmp_path: Path) -> None:
+    load(store, tmp_path / "openml.ttl", OPENML)
+    lineage = (
+        "SELECT ?model ?run ?data WHERE { ?model prov:wasGeneratedBy ?run . ?run a prov:Activity ; prov:used ?data }"
+    )
+    assert rows(store, lineage) == set()
+
+    entailment = link(store, [], check=False).entailment
+    assert entailment.triples > 0 and entailment.rounds >= 2
+    model, run = "https://openml.example/model-1", "https://openml.example/run-1"
+    assert rows(store, lineage) == {
+        (model, run, "https://openml.example/iris"),
+        (model, run, "https://openml.example/setting-1"),
+    }
+    plans = rows(store, "SELECT ?p WHERE { ?p a prov:Plan }")
+    assert {("https://openml.example/sklearn-svc",), ("https://openml.example/svm",)} <= plans
+    assert ("https://openml.example/iris",) in rows(store, "SELECT ?e WHERE { ?e a prov:Entity }")
+    assert rows(store, lineage, entailed=False) == set()  # the asserted graphs alone
+
+
+def test_the_entailment_graph_holds_only_what_no_other_graph_holds(store: Store, tmp_path: Path) -> None:
+    load(store, tmp_path / "openml.ttl", OPENML)
+    graph = link(store, [], check=False).entailment.graph
+    repeated = f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{graph}>) }}"
+    assert not store.query(repeated)
+    assert not store.query(f"ASK {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), '{graph}/')) }}")  # no leftovers
+
+
+def test_domain_classes_find_subclasses_mapped_classes_and_property_axioms(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "geo.ttl").write_text(DOMAIN)
+    link(store, [tmp_path / "geo.ttl"], check=False)
+    load(store, tmp_path / "facts.ttl", FACTS)  # loaded after the link: the load computes the graph again
+
+    data = "https://data.example/"
+    assert (f"{data}layer-7",) in rows(store, "SELECT ?x WHERE { ?x a <https://example.org/geo#Facies> }")
+    assert (f"{data}survey-2",) in rows(store, "SELECT ?x WHERE { ?x a provml:RawDataset }")  # equivalentClass
+    assert (f"{data}survey-2",) in rows(store, "SELECT ?x WHERE { ?x a prov:Entity }")  # ...and on up
+    assert (f"{data}well-3",) in rows(store, "SELECT ?x WHERE { ?x a <https://example.org/geo#Well> }")  # skos
+    geo = "https://example.org/geo#"
+    assert (f"{data}layer-7",) in rows(store, f"SELECT ?x WHERE {{ <{data}layer-8> <{geo}adjacentTo> ?x }}")
+    assert (f"{data}basin",) in rows(store, f"SELECT ?x WHERE {{ <{data}layer-7> <{geo}partOf> ?x }}")
+    assert (f"{data}layer-7",) in rows(store, f"SELECT ?x WHERE {{ <{data}basin> <{geo}hasPart> ?x }}")
+    same = rows(store, f"SELECT ?c WHERE {{ <{data}unit-7> a ?c }}")
+    assert (f"{geo}Sandstone",) in same and (f"{geo}Facies",) in same  # owl:sameAs carries the types
+
+
+def test_a_drop_takes_its_entailments_away(store: Store, tmp_path: Path) -> None:
+    link(store, [], check=False)
+    load(store, tmp_path / "openml.ttl", OPENML)
+    assert rows(store, "SELECT ?r WHERE { ?r a prov:Activity }") == {("https://openml.example/run-1",)}
+    store.drop(next(d.graph for d in store.dumps() if d.loader == "rdf"))
+    refresh_if_kept(store)
+    assert rows(store, "SELECT ?r WHERE { ?r a prov:Activity }") == set()
+
+
+def test_the_server_answers_with_or_without_the_entailment_and_follows_ingests(tmp_path: Path) -> None:
+    with Store(tmp_path / "store") as store:
+        link(store, [], check=False)
+    server = Server(tmp_path / "store")
+    try:
+        ingest = httpx.post(
+            f"{server.url}/ingest?format=rdf",
+            content=OPENML.encode(),
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/turtle"},
+            timeout=60,
+        )
+        assert ingest.status_code == 200, ingest.text
+        query = {"query": "SELECT ?r WHERE { ?r a prov:Activity }"}
+        headers = {"Accept": "application/sparql-results+json"}
+        answer = httpx.get(f"{server.url}/sparql", params=query, headers=headers, timeout=60).json()
+        assert [b["r"]["value"] for b in answer["results"]["bindings"]] == ["https://openml.example/run-1"]
+        asserted = httpx.get(f"{server.url}/sparql", params={**query, "entailed": "false"}, headers=headers).json()
+        assert asserted["results"]["bindings"] == []
+        wrong = httpx.get(f"{server.url}/sparql", params={**query, "entailed": "maybe"}, headers=headers)
+        assert wrong.status_code == 400 and "entailed=" in wrong.json()["error"]
+    finally:
+        server.stop()
