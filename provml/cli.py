@@ -743,7 +743,7 @@ def demo(
 
 def _load_demo(db: Store, directory: Path, runs: int, epochs: int) -> None:
     """Write the demo lifecycle's event files to ``directory`` and load them into ``db``."""
-    from provml.demo import write_lifecycle
+    from provml.demo import link_demo, write_lifecycle
 
     files = write_lifecycle(directory, runs=runs, epochs=epochs)
     out.print(f"Wrote {len(files)} event files to {directory}/")
@@ -753,7 +753,9 @@ def _load_demo(db: Store, directory: Path, runs: int, epochs: int) -> None:
         if outcome.error is not None:
             raise outcome.error
     total = db.stats()
-    out.print(f"Loaded them into {db.path}: {total['quads']:,} quads in {total['dumps']} dumps\n")
+    out.print(f"Loaded them into {db.path}: {total['quads']:,} quads in {total['dumps']} dumps")
+    entailment = link_demo(db).entailment
+    out.print(f"Linked the demo's geology ontology; its entailment graph holds {entailment.triples:,} triples\n")
 
 
 @app.command()

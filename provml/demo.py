@@ -15,13 +15,18 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from provml.linking import Linked
+    from provml.store import Store
 
 START = 1767600000.0  # 2026-01-05T08:00:00Z
 CAMPAIGN = "facies-2026"
 GEO = "https://w3id.org/provml/demo/geology#"
+ONTOLOGY = "demo-geology.ttl"  # the domain ontology of GEO, in ontology/: `provml demo` links it
 GPU_NODES = 4
 GPUS_PER_NODE = 4
 LEARNING_RATES = (1e-2, 3e-3, 1e-3, 3e-4, 1e-4)
@@ -570,3 +575,12 @@ WHERE {
 } GROUP BY ?task ?error ORDER BY ?task""",
     ),
 ]
+
+
+def link_demo(store: Store) -> Linked:
+    """Link the demo's geology ontology (:data:`ONTOLOGY`) to ``store``, without the HermiT check (it needs
+    Java; a test checks this ontology with it)."""
+    from provml.linking import link
+    from provml.resources import ontology_file
+
+    return link(store, [ontology_file(ONTOLOGY)], check=False)

@@ -96,21 +96,19 @@ class Entailment:
 def refresh(store: Store) -> Entailment:
     """Compute the entailment graph of ``store`` again, from the graphs it holds now."""
     started, graph = time.perf_counter(), store.ids.entailed_graph
-    last, new = f"{graph}/last-round", f"{graph}/this-round"  # the triples a round follows, and derives
-    store.update(f"DROP SILENT GRAPH <{graph}> ; DROP SILENT GRAPH <{last}> ; DROP SILENT GRAPH <{new}>")
+    store.update(f"DROP SILENT GRAPH <{graph}>")
     triples, rounds = 0, 0
-    while rounds < MAX_ROUNDS and (added := sum(store.derive(_construct(*rule), graph) for rule in _SCHEMA)):
+    while rounds < MAX_ROUNDS and (added := sum(store.derive(_construct(*rule), [graph]) for rule in _SCHEMA)):
         triples, rounds = triples + added, rounds + 1
-    premise = r"{ \1 }"  # the first instance round follows every triple
+    premise, deltas = r"\1 .", []  # the first instance round follows every triple; the next, the last one's
     while rounds < MAX_ROUNDS:
         rounds += 1
-        added = sum(store.derive(_construct(derived, _NEW.sub(premise, where)), new) for derived, where in _INSTANCE)
-        store.update(f"ADD SILENT <{new}> TO <{graph}> ; DROP SILENT GRAPH <{last}> ; MOVE SILENT <{new}> TO <{last}>")
-        triples += added
+        delta = f"{graph}/round-{rounds}"  # what this round derives, for the next to follow
+        added = sum(store.derive(_construct(new, _NEW.sub(premise, where)), [graph, delta]) for new, where in _INSTANCE)
+        triples, deltas, premise = triples + added, [*deltas, delta], f"GRAPH <{delta}> {{ \\1 }}"
         if not added:
             break
-        premise = f"GRAPH <{last}> {{ \\1 }}"
-    store.update(f"DROP SILENT GRAPH <{last}>")
+    store.update(" ; ".join(f"DROP SILENT GRAPH <{delta}>" for delta in deltas))
     return Entailment(graph, triples, rounds, time.perf_counter() - started)
 
 

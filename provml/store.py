@@ -689,25 +689,22 @@ class Store:
         except OSError as error:
             raise QueryError(f"update failed: {error}") from None
 
-    def derive(self, construct: str, graph: str) -> int:
-        """Add to the named graph ``graph`` the triples of a CONSTRUCT query over the union of all graphs
-        (``graph`` included), in one transaction; return how many it added.
+    def derive(self, construct: str, graphs: Iterable[str]) -> int:
+        """Add to each of the named ``graphs`` the triples of a CONSTRUCT query over the union of all graphs
+        (theirs included), in one transaction; return how many triples it gave.
 
         >>> store = Store()
         >>> store.add_rdf(b"<urn:a> <urn:p> <urn:b> .", "ntriples", graph="urn:g")
-        >>> store.derive("CONSTRUCT { ?y <urn:q> ?x } WHERE { ?x <urn:p> ?y }", "urn:derived")
+        >>> store.derive("CONSTRUCT { ?y <urn:q> ?x } WHERE { ?x <urn:p> ?y }", ["urn:derived"])
         1
         """
-        target = ox.NamedNode(graph)
         try:
-            quads = {
-                ox.Quad(t.subject, t.predicate, t.object, target)
-                for t in self._store.query(construct, use_default_graph_as_union=True, prefixes=PREFIXES)
-            }
+            triples = set(self._store.query(construct, use_default_graph_as_union=True, prefixes=PREFIXES))
         except SyntaxError as error:
             raise QueryError(f"invalid SPARQL query: {error}") from None
-        self._store.extend(quads)
-        return len(quads)
+        targets = [ox.NamedNode(graph) for graph in graphs]
+        self._store.extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in triples for g in targets)
+        return len(triples)
 
     def add_rdf(
         self, source: Path | bytes, format: str, *, graph: str | None = None, base_iri: str | None = None

@@ -93,8 +93,10 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health", tags=["service"])
     async def health() -> dict[str, object]:
-        """Say the service is up, with the number of loaded dumps and of queries stopped for time."""
-        return {"status": "ok", "dumps": context.dump_count(), "timeouts": context.runner.timeouts}
+        """Say the service is up, with the numbers of loaded dumps, of linked ontologies and of queries stopped
+        for time."""
+        dumps, ontologies = context.catalog_counts()
+        return {"status": "ok", "dumps": dumps, "ontologies": ontologies, "timeouts": context.runner.timeouts}
 
     app.include_router(sparql.router)
     app.include_router(canned_api.router(context))

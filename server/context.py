@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from provml.errors import ProvmlError
+from provml.linking import LOADER as LINKED
 from provml.server.runner import ANSWER_CACHE, QueryRunner
 from provml.store import LoadCheck, Store
 
@@ -49,14 +50,16 @@ class Context:
             timeout=settings.query_timeout,
             cache_bytes=settings.answer_cache_bytes,
         )
-        self._dumps = (-1, 0)  # the snapshot generation the dump count was taken at, and the count
+        self._counts = (-1, 0, 0)  # the snapshot generation the counts were taken at, the dumps, the ontologies
 
-    def dump_count(self) -> int:
-        """Return the number of loaded dumps, counted again only after a write."""
+    def catalog_counts(self) -> tuple[int, int]:
+        """Return the numbers of loaded dumps and of linked ontologies, counted again only after a write."""
         generation = self.runner.generation
-        if self._dumps[0] != generation:
-            self._dumps = (generation, len(self.store.dumps()))
-        return self._dumps[1]
+        if self._counts[0] != generation:
+            loaders = [dump.loader for dump in self.store.dumps()]
+            ontologies = loaders.count(LINKED)
+            self._counts = (generation, len(loaders) - ontologies, ontologies)
+        return self._counts[1:]
 
     def authorize(self, request: Request) -> None:
         """Raise an :class:`HttpError` unless the request carries the bearer token (compared in constant time)."""

@@ -11,7 +11,7 @@ import pytest
 
 from provml import loaders
 from provml.canned import shipped
-from provml.demo import write_lifecycle
+from provml.demo import link_demo, write_lifecycle
 from provml.store import LoadResult, Store
 
 DEMO_RUNS, DEMO_EPOCHS = 12, 6
@@ -67,10 +67,12 @@ def store(tmp_path: Path) -> Store:
 
 @pytest.fixture(scope="session")
 def demo_store(demo_files: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Store:
-    """An on-disk store holding the demo lifecycle (read it, do not change it)."""
+    """An on-disk store holding the demo lifecycle, with its geology ontology linked, as `provml demo` makes it
+    (read it, do not change it)."""
     with Store(tmp_path_factory.mktemp("demo-store") / "store") as opened:
         for path in demo_files:
             load_file(opened, path)
+        link_demo(opened)
         yield opened
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from provml.errors import LinkError
-from provml.linking import LOADER, gather, link, linked, read_ontology
+from provml.linking import LOADER, check_linked, gather, link, linked, read_ontology
 from provml.store import Store
 
 GEO, ROCK = "https://example.org/geo", "https://example.org/rock"
@@ -217,3 +217,13 @@ def test_the_cli_links_lists_and_refuses_in_one_line(tmp_path: Path, files: dict
     missing = provml("link", str(files["geo"]), *store)
     assert missing.returncode == 2 and "imports https://example.org/rock/1.0" in missing.stderr
     assert "Traceback" not in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+
+
+@needs_java
+def test_the_demo_geology_ontology_is_coherent_with_prov_ml(store: Store) -> None:
+    """`provml demo` links it without the check (Java may be missing there): check it here."""
+    from provml.demo import ONTOLOGY
+    from provml.resources import ontology_file
+
+    assert ontology_file(ONTOLOGY).name == "demo-geology.ttl"
+    assert check_linked(store, [read_ontology(ontology_file(ONTOLOGY))]) == []

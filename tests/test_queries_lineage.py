@@ -8,14 +8,19 @@ the raw survey-c and generates the facies map, derived from survey-c.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
-from conftest import answer
+from conftest import LIFECYCLE, answer, load_file
 
 from provml.errors import QueryError
+from provml.linking import link
 from provml.store import Store
 
 T = "2026-01-05T"
 GEO = "https://geo.example/"
+FIXTURES = Path(__file__).parent / "fixtures"
 ID = "urn:provml:"
 SHA = {
     "unet-a": "aaaa" + "0" * 60,
@@ -403,3 +408,74 @@ def test_the_provenance_of_raw_data_is_empty_and_the_entity_must_be_an_iri(lifec
     assert answer(lifecycle_store, "entity-provenance", entity="provml:nothing") == []
     with pytest.raises(QueryError, match="absolute IRI"):
         answer(lifecycle_store, "entity-provenance", entity="survey a")
+
+
+# -- domain concepts, with the domain ontology linked (tests/fixtures/geo-ontology.ttl) ---------------------------
+
+
+@pytest.fixture(scope="module")
+def geo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The lifecycle with its domain ontology linked: SantosBasin and CamposBasin are Brazilian basins, all
+    three basins sedimentary ones; FaciesLabel and FaciesMap are interpretations."""
+    with Store(tmp_path_factory.mktemp("geo-store") / "store") as store:
+        for path in sorted(LIFECYCLE.glob("*.jsonl")):
+            load_file(store, path)
+        link(store, [FIXTURES / "geo-ontology.ttl"], check=False)
+        yield store
+
+
+def trained_on(store: Store, concepts: set[str]) -> list[tuple[object, ...]]:
+    """What models-by-domain-concept should say, from training-data-concepts (the concepts behind each model)."""
+    return sorted(
+        (model, dataset, concept, label)
+        for model in ("unet-a", "unet-b")
+        for concept, label, dataset, _ in answer(store, "training-data-concepts", model=model)
+        if concept in concepts
+    )
+
+
+def test_models_trained_on_data_about_a_concept_include_its_subclasses_and_individuals(geo_store: Store) -> None:
+    basins = answer(geo_store, "models-by-domain-concept", concept=f"{GEO}SedimentaryBasin")
+    assert basins == trained_on(geo_store, {f"{GEO}NorthSea", f"{GEO}SantosBasin", f"{GEO}CamposBasin"})
+    assert {row[1] for row in basins} == {"survey-a.segy", "survey-b.segy"}  # survey-c fed no model
+    brazilian = answer(geo_store, "models-by-domain-concept", concept=f"{GEO}BrazilianBasin")
+    assert brazilian == [
+        ("unet-a", "survey-b.segy", f"{GEO}SantosBasin", "Santos Basin"),
+        ("unet-b", "survey-b.segy", f"{GEO}SantosBasin", "Santos Basin"),
+    ]
+    # the train split carries FaciesLabel, an interpretation; the test split too, but no model learned from it
+    interpretations = answer(geo_store, "models-by-domain-concept", concept=f"{GEO}Interpretation")
+    assert interpretations == trained_on(geo_store, {f"{GEO}FaciesLabel"})
+    assert {row[1] for row in interpretations} == {"train split"}
+    surveys = answer(geo_store, "models-by-domain-concept", concept=f"{GEO}GeophysicalSurvey")
+    assert surveys == trained_on(geo_store, {f"{GEO}SeismicSurvey"})
+    assert answer(geo_store, "models-by-domain-concept", concept=f"{GEO}SeismicAttribute") == trained_on(
+        geo_store, {f"{GEO}AmplitudeCube"}
+    )
+
+
+def test_without_the_ontology_only_the_concept_itself_is_found(lifecycle_store: Store) -> None:
+    assert answer(lifecycle_store, "models-by-domain-concept", concept=f"{GEO}SedimentaryBasin") == []
+    direct = answer(lifecycle_store, "models-by-domain-concept", concept=f"{GEO}SantosBasin")
+    assert {row[:3] for row in direct} == {
+        ("unet-a", "survey-b.segy", f"{GEO}SantosBasin"),
+        ("unet-b", "survey-b.segy", f"{GEO}SantosBasin"),
+    }
+
+
+def test_everything_about_a_concept_by_kind(geo_store: Store) -> None:
+    def named(concept: str) -> list[tuple[object, ...]]:
+        return [row[:4] for row in answer(geo_store, "about-domain-concept", concept=f"{GEO}{concept}")]
+
+    assert named("SedimentaryBasin") == [
+        ("raw dataset", "survey-a.segy", f"{GEO}NorthSea", "North Sea"),
+        ("raw dataset", "survey-b.segy", f"{GEO}SantosBasin", "Santos Basin"),
+        ("raw dataset", "survey-c.segy", f"{GEO}CamposBasin", "Campos Basin"),
+    ]
+    assert named("Interpretation") == [
+        ("domain dataset", "facies map", f"{GEO}FaciesMap", "facies map"),
+        ("learning dataset", "test split", f"{GEO}FaciesLabel", "facies label"),
+        ("learning dataset", "train split", f"{GEO}FaciesLabel", "facies label"),
+    ]
+    node = answer(geo_store, "about-domain-concept", concept=f"{GEO}FaciesMap")[0][4]
+    assert answer(geo_store, "entity-provenance", entity=str(node))  # the IRI leads on

@@ -53,6 +53,7 @@ def test_serve_demo_answers_the_readme_questions(tmp_path: Path) -> None:
         process.wait(30)
     assert (tmp_path / "provml-store").is_dir() and (tmp_path / "provml-demo").is_dir()
     assert health["dumps"] == len(list((tmp_path / "provml-demo").glob("*.jsonl")))
+    assert health["ontologies"] == 5  # PROV-O, ML Schema, PROV-ML, their alignment and the demo's geology
     runs = plan_runs(12, 7)  # the demo's sweep: every run logs val_accuracy, the failed ones until they crash
     assert best.status_code == 200
     rows = best.text.strip().splitlines()[1:]

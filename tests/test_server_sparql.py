@@ -66,6 +66,7 @@ CANNED_VALUES = {
     "workflow": "sweep-1",
     "dataset": "train split",
     "entity": "urn:provml:model/unet-b",
+    "concept": "https://geo.example/SeismicSurvey",  # no domain ontology linked: the concept itself
 }
 
 

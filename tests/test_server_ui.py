@@ -20,7 +20,7 @@ from conftest import DEMO_RUNS, answer, load_file
 from live_server import Server
 
 from provml import lineage
-from provml.demo import best_run, plan_runs
+from provml.demo import best_run, link_demo, plan_runs
 from provml.store import Store
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -53,11 +53,13 @@ PAGES = {  # name: (path, what shows once the page has loaded its data)
 
 @pytest.fixture(scope="module")
 def server(demo_files: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A read-only ``provml serve`` of a store holding the demo lifecycle."""
+    """A read-only ``provml serve`` of a store holding the demo lifecycle and its geology ontology, as
+    ``provml serve --demo`` serves it."""
     path = tmp_path_factory.mktemp("ui") / "store"
     with Store(path) as store:
         for file in demo_files:
             load_file(store, file)
+        link_demo(store)
     running = Server(path, token=None)
     yield running
     running.stop()

@@ -18,6 +18,7 @@ from conftest import load_file
 from provml import loaders
 from provml.demo import write_lifecycle
 from provml.errors import EventError, StoreError
+from provml.linking import linked
 from provml.loading import load_paths
 from provml.store import CHUNK_QUADS, Dump, Store
 
@@ -162,8 +163,10 @@ def test_stats_count_the_main_things(demo_store: Store) -> None:
     from conftest import DEMO_RUNS
 
     counts = demo_store.stats()
-    assert counts["dumps"] == DEMO_RUNS + 3
-    assert counts["named graphs"] == DEMO_RUNS + 3 + 2  # dumps, shared, catalog
+    ontologies = len(linked(demo_store))  # PROV-O, ML Schema, PROV-ML, their alignment, the demo's geology
+    assert ontologies == 5
+    assert counts["dumps"] == DEMO_RUNS + 3 + ontologies
+    assert counts["named graphs"] == counts["dumps"] + 3  # and the shared, catalog and entailment graphs
     assert counts["Model"] == DEMO_RUNS - 1  # run 5 crashes (see provml.demo.plan_runs)
     assert counts["HyperparameterSetting"] == 5 * DEMO_RUNS
 
