@@ -203,8 +203,6 @@ def check_linked(store: Store, ontologies: Sequence[Ontology]) -> list[str]:
         world.get_ontology(iri).load(fileobj=io.BytesIO(ntriples))
     try:
         return reasoning.check_consistency(world)
-    except LinkError:
-        raise
     except ProvmlError as error:
         raise LinkError(f"PROV-ML with the linked ontologies: {error.message}") from None
 
