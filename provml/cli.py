@@ -509,6 +509,20 @@ def link(
             help="The IRI of an import to go without, when no local file holds it; repeat for more.",
         ),
     ] = None,
+    suggest: Annotated[
+        bool,
+        typer.Option(
+            "--suggest",
+            help="Link nothing: write, for review, the PROV-ML, PROV-O and ML Schema terms whose labels are like "
+            "those of the ontologies' classes and properties, as skos:closeMatch statements in Turtle.",
+        ),
+    ] = False,
+    min_score: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="With --suggest: the label similarity a candidate must reach.")
+    ] = 0.8,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="With --suggest: write the Turtle there, not to stdout.")
+    ] = None,
     check: Annotated[
         bool,
         typer.Option(
@@ -525,9 +539,26 @@ def link(
     provml's own and are linked too. Linking a changed file again replaces its graph; an unchanged one is
     skipped. The linked ontologies are listed by `provml graphs` (loader "ontology").
 
+    With --suggest, link nothing: propose mappings of their terms to provml's, by label similarity, as a
+    Turtle file to review, edit and link.
+
     Example: provml link geology.owl --imports ./ontologies
     """
     from provml.linking import link as link_ontologies
+    from provml.linking import read_ontology
+
+    if suggest:
+        from provml.suggest import as_turtle
+        from provml.suggest import suggest as suggest_mappings
+
+        found = suggest_mappings([read_ontology(path) for path in ontologies], min_score=min_score)
+        text = as_turtle(found)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+        err.print(f"{_plural(len(found), 'suggested mapping')}, for review (score >= {min_score:g})")
+        return
 
     with _open(store) as db:
         doing = "linking, checking with HermiT, computing the entailment graph" if check else "linking"

@@ -198,7 +198,7 @@ def check_linked(store: Store, ontologies: Sequence[Ontology]) -> list[str]:
     new = {o.iri for o in ontologies}
     in_world = {read_ontology(ontology_file(name)).iri for name in REASONED_FILES}
     documents = [(iri, _graph_ntriples(store, iri)) for iri in linked(store) if iri not in new | in_world]
-    documents += [(o.iri, _ntriples(o)) for o in ontologies if o.iri not in in_world]
+    documents += [(o.iri, ontology_ntriples(o)) for o in ontologies if o.iri not in in_world]
     for iri, ntriples in documents:
         world.get_ontology(iri).load(fileobj=io.BytesIO(ntriples))
     try:
@@ -207,8 +207,8 @@ def check_linked(store: Store, ontologies: Sequence[Ontology]) -> list[str]:
         raise LinkError(f"PROV-ML with the linked ontologies: {error.message}") from None
 
 
-def _ntriples(ontology: Ontology) -> bytes:
-    """The ontology as N-Triples, for owlready2."""
+def ontology_ntriples(ontology: Ontology) -> bytes:
+    """The ontology as N-Triples, without its ``owl:imports`` (for owlready2 and :mod:`provml.suggest`)."""
     if ontology.format == "owlxml":
         return _without_imports("".join(f"{s} {p} {o} .\n" for s, p, o in _owlxml_triples(ontology.source)).encode())
     memory = Store()
