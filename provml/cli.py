@@ -488,12 +488,12 @@ def _graph_of(db: Store, graph: str) -> str:
 @app.command()
 def link(
     ontologies: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(
             help="Ontology files: Turtle (.ttl), N-Triples (.nt), RDF/XML (.rdf, .owl), OWL/XML (.owx, .owl).",
             show_default=False,
         ),
-    ],
+    ] = None,
     imports: Annotated[
         list[Path] | None,
         typer.Option(
@@ -523,6 +523,21 @@ def link(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="With --suggest: write the Turtle there, not to stdout.")
     ] = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="A SPARQL endpoint to ask, after linking, for the labels and definitions of the IRIs the store "
+            "refers to without a label (domain concepts, terms of mappings); it must be allow-listed.",
+        ),
+    ] = None,
+    allow_remote: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-remote",
+            help="An endpoint --endpoint may be (http://host:port/path); repeat for more. $PROVML_ALLOW_REMOTE "
+            "adds more, separated by spaces.",
+        ),
+    ] = None,
     check: Annotated[
         bool,
         typer.Option(
@@ -540,30 +555,50 @@ def link(
     skipped. The linked ontologies are listed by `provml graphs` (loader "ontology").
 
     With --suggest, link nothing: propose mappings of their terms to provml's, by label similarity, as a
-    Turtle file to review, edit and link.
+    Turtle file to review, edit and link. With --endpoint, then ask an allow-listed SPARQL endpoint for the
+    labels and definitions the store lacks, kept in a cache graph of that endpoint.
 
     Example: provml link geology.owl --imports ./ontologies
     """
-    from provml.linking import link as link_ontologies
-    from provml.linking import read_ontology
-
+    if not ontologies and endpoint is None:
+        raise InputError("give ontology files to link, or an --endpoint to fetch labels from")
     if suggest:
-        from provml.suggest import as_turtle
-        from provml.suggest import suggest as suggest_mappings
-
-        found = suggest_mappings([read_ontology(path) for path in ontologies], min_score=min_score)
-        text = as_turtle(found)
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            output.write_text(text, encoding="utf-8")
-        err.print(f"{_plural(len(found), 'suggested mapping')}, for review (score >= {min_score:g})")
+        _suggest(ontologies or [], min_score, output)
         return
-
     with _open(store) as db:
-        doing = "linking, checking with HermiT, computing the entailment graph" if check else "linking"
-        with err.status(doing):
-            linked = link_ontologies(db, ontologies, search=imports or (), ignore=ignore_import or (), check=check)
+        if ontologies:
+            _link(db, ontologies, imports or [], ignore_import or [], check)
+        if endpoint is not None:
+            from provml.endpoints import allow_list, fetch_descriptions
+
+            with err.status(f"asking {endpoint}"):
+                fetched = fetch_descriptions(db, endpoint, allow_list(allow_remote or ()))
+            err.print(
+                f"{endpoint} described {fetched.described:,} of the {fetched.asked:,} IRIs without a label: "
+                f"{fetched.triples:,} triples in {fetched.graph}"
+            )
+
+
+def _suggest(ontologies: list[Path], min_score: float, output: Path | None) -> None:
+    """Write the suggested mappings of ``ontologies`` to ``output`` (stdout if None)."""
+    from provml.linking import read_ontology
+    from provml.suggest import as_turtle, suggest
+
+    found = suggest([read_ontology(path) for path in ontologies], min_score=min_score)
+    text = as_turtle(found)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+    err.print(f"{_plural(len(found), 'suggested mapping')}, for review (score >= {min_score:g})")
+
+
+def _link(db: Store, ontologies: list[Path], imports: list[Path], ignore: list[str], check: bool) -> None:
+    """Link ``ontologies`` and print what each became, and the entailment graph."""
+    from provml.linking import link
+
+    with err.status("linking, checking with HermiT, computing the entailment graph" if check else "linking"):
+        linked = link(db, ontologies, search=imports, ignore=ignore, check=check)
     table = Table("ontology graph", "triples", "")
     for result in linked.loads:
         what = "unchanged" if result.skipped else "replaced" if result.replaced else "linked"

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from urllib.parse import urlsplit
 
+from provml.endpoints import allowed_endpoint
 from provml.errors import RemoteAccessError
 from provml.sparql_text import tokens
 
@@ -63,7 +63,7 @@ def _refuse(stream: Iterator[tuple[str, str]], allowed: tuple[str, ...]) -> None
             kind, target = next(stream, ("other", ""))
         if kind != "iri":
             raise RemoteAccessError(f"{keyword} {target} is not allowed: write the IRI of an allow-listed endpoint")
-        if not _allowed(_decode(target[1:-1]), allowed):
+        if not allowed_endpoint(_decode(target[1:-1]), allowed):
             hint = "start the server with --allow-remote to allow it" if not allowed else "it is not allow-listed"
             raise RemoteAccessError(f"{keyword} {target} is not allowed: {hint}")
 
@@ -71,20 +71,3 @@ def _refuse(stream: Iterator[tuple[str, str]], allowed: tuple[str, ...]) -> None
 def _decode(text: str) -> str:
     """Replace each ``\\u`` and ``\\U`` escape by its character."""
     return _ESCAPE.sub(lambda m: chr(int(m[1] or m[2], 16)), text)
-
-
-def _allowed(iri: str, allowed: Iterable[str]) -> bool:
-    """Is ``iri`` on an allowed endpoint: same scheme, host and port, and a path at or under the allowed one?"""
-    try:
-        target = urlsplit(iri)
-        where = (target.scheme, target.hostname, target.port)
-        for entry in allowed:
-            permitted = urlsplit(entry)
-            if where != (permitted.scheme, permitted.hostname, permitted.port) or target.hostname is None:
-                continue
-            base = permitted.path.rstrip("/")
-            if target.path == permitted.path or target.path.startswith(f"{base}/"):
-                return True
-    except ValueError:  # a port that is no number, or out of range
-        return False
-    return False
