@@ -534,8 +534,8 @@ def link(
         list[str] | None,
         typer.Option(
             "--allow-remote",
-            help="An endpoint --endpoint may be (http://host:port/path); repeat for more. $PROVML_ALLOW_REMOTE "
-            "adds more, separated by spaces.",
+            help="A place provml may fetch from (http://host:port/path): the --endpoint, and imports no local "
+            "file holds; repeat for more. $PROVML_ALLOW_REMOTE adds more, separated by spaces.",
         ),
     ] = None,
     check: Annotated[
@@ -550,9 +550,9 @@ def link(
 ) -> None:
     """Link ontologies to the store, each into the named graph of its IRI, with the ontologies they import.
 
-    Imports are read from local files, never fetched from the network; PROV-O, ML Schema and PROV-ML are
-    provml's own and are linked too. Linking a changed file again replaces its graph; an unchanged one is
-    skipped. The linked ontologies are listed by `provml graphs` (loader "ontology").
+    Imports are read from local files, or fetched from places --allow-remote names, never from others; PROV-O,
+    ML Schema and PROV-ML are provml's own and are linked too. Linking a changed file again replaces its
+    graph; an unchanged one is skipped. The linked ontologies are listed by `provml graphs` (loader "ontology").
 
     With --suggest, link nothing: propose mappings of their terms to provml's, by label similarity, as a
     Turtle file to review, edit and link. With --endpoint, then ask an allow-listed SPARQL endpoint for the
@@ -565,14 +565,17 @@ def link(
     if suggest:
         _suggest(ontologies or [], min_score, output)
         return
+    from provml.endpoints import allow_list
+
+    allowed = allow_list(allow_remote or ())
     with _open(store) as db:
         if ontologies:
-            _link(db, ontologies, imports or [], ignore_import or [], check)
+            _link(db, ontologies, imports or [], ignore_import or [], allowed, check)
         if endpoint is not None:
-            from provml.endpoints import allow_list, fetch_descriptions
+            from provml.endpoints import fetch_descriptions
 
             with err.status(f"asking {endpoint}"):
-                fetched = fetch_descriptions(db, endpoint, allow_list(allow_remote or ()))
+                fetched = fetch_descriptions(db, endpoint, allowed)
             err.print(
                 f"{endpoint} described {fetched.described:,} of the {fetched.asked:,} IRIs without a label: "
                 f"{fetched.triples:,} triples in {fetched.graph}"
@@ -593,12 +596,14 @@ def _suggest(ontologies: list[Path], min_score: float, output: Path | None) -> N
     err.print(f"{_plural(len(found), 'suggested mapping')}, for review (score >= {min_score:g})")
 
 
-def _link(db: Store, ontologies: list[Path], imports: list[Path], ignore: list[str], check: bool) -> None:
+def _link(
+    db: Store, ontologies: list[Path], imports: list[Path], ignore: list[str], allowed: tuple[str, ...], check: bool
+) -> None:
     """Link ``ontologies`` and print what each became, and the entailment graph."""
     from provml.linking import link
 
     with err.status("linking, checking with HermiT, computing the entailment graph" if check else "linking"):
-        linked = link(db, ontologies, search=imports, ignore=ignore, check=check)
+        linked = link(db, ontologies, search=imports, ignore=ignore, allow=allowed, check=check)
     table = Table("ontology graph", "triples", "")
     for result in linked.loads:
         what = "unchanged" if result.skipped else "replaced" if result.replaced else "linked"

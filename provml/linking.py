@@ -5,8 +5,9 @@ to other local files (those given, and those in the folders given as ``search``)
 into the named graph of its IRI as one dump of the catalog (loader ``ontology``): linking a changed file
 again replaces its graph, an unchanged one is skipped. PROV-O, ML Schema, PROV-ML and the alignment of ML
 Schema with PROV-O that PROV-ML defines are provml's own: an import of them needs no file, and they are
-linked too, so that queries can cross all the ontologies. Nothing is fetched from the network. Each link
-ends by computing the entailment graph again (:mod:`provml.entailment`).
+linked too, so that queries can cross all the ontologies. An import that no file holds is fetched only
+from a place on the allow-list (:func:`fetch_ontology`). Each link ends by computing the entailment graph
+again (:mod:`provml.entailment`).
 
 Before anything is stored, HermiT (owlready2) checks that PROV-ML with every linked ontology — those linked
 before and the new ones — is consistent, and names each unsatisfiable class; either is a
@@ -15,14 +16,18 @@ before and the new ones — is consistent, and names each unsatisfiable class; e
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from provml import rdf
+from provml.endpoints import allowed_endpoint
 from provml.entailment import Entailment, refresh
 from provml.errors import InputError, LinkError, ProvmlError
 from provml.rdf import Quad, RdfDocument
@@ -36,6 +41,14 @@ SHIPPED_FILES = (*REASONED_FILES, "prov-mls-alignment.ttl")
 FORMATS = {".ttl": "turtle", ".turtle": "turtle", ".nt": "ntriples", ".rdf": "rdfxml", ".owx": "owlxml"}
 _XML_ENDINGS = (".owl", ".xml")  # RDF/XML or OWL/XML: the content says which
 _HEAD = (RDF.type, OWL.imports, OWL.versionIRI)
+MAX_DOWNLOAD = 256 << 20  # bytes of one fetched import
+_ACCEPT = "text/turtle, application/rdf+xml;q=0.9, application/n-triples;q=0.8, application/owl+xml;q=0.7"
+_SUFFIXES = {
+    "text/turtle": ".ttl",
+    "application/rdf+xml": ".rdf",
+    "application/n-triples": ".nt",
+    "application/owl+xml": ".owx",
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,12 @@ class Ontology:
     format: str  # turtle, ntriples, rdfxml or owlxml
     names: tuple[str, ...]
     imports: tuple[str, ...]
+    url: str | None = None  # where it was fetched from, if it was
+
+    @property
+    def origin(self) -> str:
+        """Where it comes from, for the catalog: its URL, else its file."""
+        return self.url or str(self.source.resolve())
 
     def quads(self) -> Iterable[Quad] | RdfDocument:
         """Its content, for :meth:`provml.store.Store.load`."""
@@ -109,10 +128,18 @@ def shipped() -> list[Ontology]:
     return [read_ontology(ontology_file(name)) for name in SHIPPED_FILES]
 
 
-def gather(paths: Sequence[Path], search: Sequence[Path] = (), ignore: Sequence[str] = ()) -> list[Ontology]:
+def gather(
+    paths: Sequence[Path],
+    search: Sequence[Path] = (),
+    ignore: Sequence[str] = (),
+    *,
+    allow: Sequence[str] = (),
+    downloads: Path | None = None,
+) -> list[Ontology]:
     """Read ``paths`` and, from ``paths`` and the files in their folders and the ``search`` folders, every
     ontology they import, recursively; imports come before the ontologies that import them. An import found
-    nowhere is a :class:`LinkError`, unless it is one of ``ignore``."""
+    in no file is fetched into ``downloads`` if its IRI is under an ``allow`` endpoint; else it is a
+    :class:`LinkError`, unless it is one of ``ignore``."""
     search = [*search, *dict.fromkeys(path.parent for path in paths)]
     known = {name: ontology for ontology in shipped() for name in _aliases(ontology)}
     given = list(dict.fromkeys(read_ontology(path) for path in paths))
@@ -139,12 +166,15 @@ def gather(paths: Sequence[Path], search: Sequence[Path] = (), ignore: Sequence[
                 for candidate in _search(search):
                     for name in _aliases(candidate):
                         available.setdefault(name, candidate)
+            if imported not in available and downloads is not None and allowed_endpoint(imported, allow):
+                fetched = fetch_ontology(imported, downloads)
+                available.update(dict.fromkeys((imported, *_aliases(fetched)), fetched))
             if imported not in available:
                 folders = ", ".join(str(folder) for folder in search)
                 raise LinkError(
                     f"imports {imported}, which no file given or found declares (folders searched: {folders}); "
                     "give its file, or its folder with --imports, or link without it with --ignore-import "
-                    f"{imported} (nothing is fetched from the network)",
+                    f"{imported} (nothing is fetched from a place that --allow-remote does not name)",
                     source=ontology.source,
                 )
             visit(available[imported], (*chain, ontology.iri))
@@ -161,12 +191,18 @@ def link(
     *,
     search: Sequence[Path] = (),
     ignore: Sequence[str] = (),
+    allow: Sequence[str] = (),
     check: bool = True,
 ) -> Linked:
     """Link the ontologies of ``paths`` and their imports (but those in ``ignore``) to ``store``: each into the
     named graph of its IRI; with ``check``, only if HermiT finds PROV-ML with every linked ontology
-    consistent and coherent. Then compute the entailment graph again."""
-    ontologies = [*shipped(), *gather(paths, search, ignore)]
+    consistent and coherent. Then compute the entailment graph again. Imports found in no file are fetched
+    from under the ``allow`` endpoints only."""
+    with tempfile.TemporaryDirectory(prefix="provml-imports-") as downloads:
+        return _link(store, [*shipped(), *gather(paths, search, ignore, allow=allow, downloads=Path(downloads))], check)
+
+
+def _link(store: Store, ontologies: list[Ontology], check: bool) -> Linked:
     if check and (unsatisfiable := check_linked(store, ontologies)):
         count, shown = len(unsatisfiable), ", ".join(unsatisfiable[:10])
         more = f" and {count - 10} more" if count > 10 else ""
@@ -175,13 +211,41 @@ def link(
             f"with the linked ontologies: {shown}{more}",
             unsatisfiable=tuple(unsatisfiable),
         )
-    dumps = [Dump(o.iri, o.quads(), str(o.source.resolve()), LOADER, _sha256(o.source)) for o in ontologies]
+    dumps = [Dump(o.iri, o.quads(), o.origin, LOADER, _sha256(o.source)) for o in ontologies]
     results = []
     for _, outcome in store.load_many(dumps):
         if isinstance(outcome, ProvmlError):
             raise outcome
         results.append(outcome)
     return Linked(results, refresh(store))
+
+
+def fetch_ontology(iri: str, downloads: Path) -> Ontology:
+    """Fetch the ontology at ``iri`` (an allow-listed place: the caller checked) into ``downloads``; a redirect,
+    an error status, an unknown type or more than :data:`MAX_DOWNLOAD` bytes is a :class:`LinkError`."""
+    import httpx
+
+    try:
+        with httpx.stream("GET", iri, headers={"Accept": _ACCEPT}, timeout=60, follow_redirects=False) as response:
+            if response.status_code != 200:
+                where = response.headers.get("location")
+                more = f" to {where}: allow-list that place, or give the file" if where else ""
+                raise LinkError(f"fetching import {iri}: HTTP {response.status_code}{more}")
+            media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            suffix = _SUFFIXES.get(media) or Path(urlsplit(iri).path).suffix.lower()
+            if suffix not in (*FORMATS, *_XML_ENDINGS):
+                raise LinkError(f"fetching import {iri}: {media or 'no content type'} is not an ontology format")
+            target = downloads / f"{hashlib.sha1(iri.encode()).hexdigest()[:16]}{suffix}"
+            size = 0
+            with target.open("wb") as file:
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_DOWNLOAD:
+                        raise LinkError(f"fetching import {iri}: over {MAX_DOWNLOAD >> 20} MiB")
+                    file.write(chunk)
+    except httpx.HTTPError as error:
+        raise LinkError(f"fetching import {iri}: {error}") from None
+    return dataclasses.replace(read_ontology(target), url=iri)
 
 
 def linked(store: Store) -> list[str]:

@@ -8,11 +8,15 @@ real external ontology is the DCMI Type Vocabulary that owlready2 ships as RDF/X
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -227,3 +231,55 @@ def test_the_demo_geology_ontology_is_coherent_with_prov_ml(store: Store) -> Non
 
     assert ontology_file(ONTOLOGY).name == "demo-geology.ttl"
     assert check_linked(store, [read_ontology(ontology_file(ONTOLOGY))]) == []
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 serving a folder with the rock ontology, and a redirect to elsewhere."""
+    folder = tmp_path / "web"
+    folder.mkdir()
+    (folder / "rock.ttl").write_text(ROCK_TTL)
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def do_GET(self) -> None:
+            if self.path == "/moved.ttl":
+                self.send_response(302)
+                self.send_header("Location", "http://example.org/rock.ttl")
+                self.end_headers()
+                return
+            super().do_GET()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    thread.join(10)
+
+
+def test_an_import_no_file_holds_is_fetched_only_from_an_allowed_place(
+    store: Store, files: dict[str, Path], web: str
+) -> None:
+    geo = files["geo"].with_name("geo-web.ttl")
+    geo.write_text(GEO_TTL.replace("<https://example.org/rock/1.0>", f"<{web}/rock.ttl>"))
+    with pytest.raises(LinkError, match=f"imports {web}/rock.ttl, which no file"):
+        link(store, [geo], check=False)
+    with pytest.raises(LinkError, match=f"imports {web}/rock.ttl, which no file"):
+        link(store, [geo], allow=["http://127.0.0.1:1/"], check=False)
+    assert store.dumps() == []
+
+    graphs = {r.graph for r in link(store, [geo], allow=[f"{web}/"], check=False).loads}
+    assert graphs == {*SHIPPED_GRAPHS, ROCK, "https://example.org/geo"}
+    assert holds(store, ROCK, "<https://example.org/rock#Sandstone> rdfs:subClassOf <https://example.org/rock#Rock>")
+    assert store.dump(ROCK).source == f"{web}/rock.ttl"  # the catalog says where it came from
+
+    moved = files["geo"].with_name("geo-moved.ttl")
+    moved.write_text(GEO_TTL.replace("<https://example.org/rock/1.0>", f"<{web}/moved.ttl>"))
+    with pytest.raises(LinkError, match=r"HTTP 302 to http://example\.org/rock\.ttl: allow-list that place"):
+        link(store, [moved], allow=[f"{web}/"], check=False)
