@@ -25,8 +25,8 @@ SELECT DISTINCT ?iri WHERE {
   UNION { ?a ?mapping ?iri VALUES ?mapping { owl:equivalentClass owl:equivalentProperty owl:sameAs
           skos:exactMatch skos:closeMatch skos:broadMatch skos:narrowMatch skos:relatedMatch } }
   FILTER(isIRI(?iri))
-  FILTER NOT EXISTS { ?iri rdfs:label ?label }
-} ORDER BY ?iri"""
+  FILTER NOT EXISTS { GRAPH ?described { ?iri rdfs:label ?label } FILTER(?described != <%s>) }
+} ORDER BY ?iri"""  # %s: the endpoint's cache graph, whose labels are fetched again
 _DESCRIBE = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 CONSTRUCT { ?iri rdfs:label ?label ; skos:prefLabel ?preferred ; skos:definition ?definition ;
@@ -75,9 +75,9 @@ def allow_list(given: Sequence[str] = ()) -> tuple[str, ...]:
 
 
 def fetch_descriptions(store: Store, endpoint: str, allowed: Sequence[str]) -> Fetched:
-    """Ask ``endpoint`` for the labels and definitions of the IRIs ``store`` refers to without a label, and keep
-    them in the endpoint's cache graph (replaced whole). An endpoint not under ``allowed`` is refused before
-    any connection."""
+    """Ask ``endpoint`` for the labels and definitions of the IRIs ``store`` refers to without a label of its
+    own (those of the endpoint's cache graph do not count), and keep them in that graph, replaced whole. An
+    endpoint not under ``allowed`` is refused before any connection."""
     if not allowed_endpoint(endpoint, allowed):
         raise RemoteAccessError(
             f"{endpoint} is not allow-listed: add it with --allow-remote or ${ALLOW_ENV} (nothing was fetched)"
@@ -86,7 +86,7 @@ def fetch_descriptions(store: Store, endpoint: str, allowed: Sequence[str]) -> F
     from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
     graph = f"{store.ids.base}graph/cache/{segment(urlsplit(endpoint).netloc)}"
-    iris = [row[0].value for row in store.query(_UNDESCRIBED, entailed=False) if row[0] is not None]
+    iris = [row[0].value for row in store.query(_UNDESCRIBED % graph, entailed=False) if row[0] is not None]
     client = SPARQLWrapper(endpoint)
     client.setMethod(POST)
     client.setTimeout(TIMEOUT_S)
