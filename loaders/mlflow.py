@@ -8,8 +8,9 @@ which MLflow may create what it wants (its ``.trash``), and a database through a
 
 Everything becomes event records of the provml format, mapped like any other dump: an experiment
 is a workflow execution, each run a task execution of it (part of its parent run), with its
-params, every metric point, tags, dataset inputs, logged models and artifacts. Only a run's name
-and code version are stated directly: task records cannot say them.
+params, every metric point, tags, dataset inputs, logged models and artifacts. A tag
+``provml.domain_concepts`` (IRIs, on a run or on a dataset input) annotates it with domain concepts. Only
+a run's name and code version are stated directly: task records cannot say them.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ _SNIFF_ENTRIES = 1000  # directory entries looked at to recognise a file store
 _FORCED_ENV = {"MLFLOW_ALLOW_FILE_STORE": "true", "MLFLOW_SQLALCHEMYSTORE_POOLCLASS": "NullPool"}
 _DEFAULT_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}  # fail fast
 _PARENT, _USER = "mlflow.parentRunId", "mlflow.user"
+_CONCEPTS = "provml.domain_concepts"  # a run's or a dataset input's tag: domain concept IRIs, spaces or commas between
 _GIT_TAGS = (
     ("commit", "mlflow.source.git.commit"),
     ("remote", "mlflow.source.git.repoURL"),
@@ -568,6 +570,7 @@ def _run_records(tracking: _Tracking, workflow_id: str, run: Any, has_children: 
             ended_at=_seconds(info.end_time),
             status=info.status,
             user=info.user_id or data.tags.get(_USER),
+            domain_concepts=_concepts(data.tags.get(_CONCEPTS)),
             tags=data.tags or None,
         ),
     )
@@ -607,7 +610,13 @@ def _dataset_record(task: dict[str, str], dataset_input: Any) -> dict[str, Any]:
         location=_dataset_location(dataset.source),
         schema=dataset.schema or None,
         shape=_dataset_shape(dataset.profile),
+        domain_concepts=_concepts({tag.key: tag.value for tag in dataset_input.tags or ()}.get(_CONCEPTS)),
     )
+
+
+def _concepts(tag: str | None) -> list[str] | None:
+    """The domain concept IRIs of a ``provml.domain_concepts`` tag, or None without one."""
+    return tag.replace(",", " ").split() or None if tag else None
 
 
 def _json_object(text: str | None) -> dict[str, Any]:

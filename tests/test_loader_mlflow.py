@@ -521,3 +521,45 @@ def test_a_file_or_sqlite_uri_reads_the_same_store_as_its_path(
     (outcome,) = load_paths(store, [uri])
     (by_path,) = stores[backend].dumps()
     assert outcome.result is not None and outcome.result.triples == by_path.triples
+
+
+CONCEPTS_PY = """import sys
+import mlflow
+import numpy as np
+
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment("facies")
+with mlflow.start_run(run_name="train") as run:
+    mlflow.set_tag("provml.domain_concepts", "https://geo.example/FaciesClassification")
+    cube = mlflow.data.from_numpy(np.zeros((4, 2)), name="cube", source="file:///data/cube.npy")
+    concepts = "https://geo.example/SeismicSurvey, https://geo.example/NorthSea"
+    mlflow.log_input(cube, context="training", tags={"provml.domain_concepts": concepts})
+print(run.info.run_id)
+"""
+
+
+def test_a_provml_domain_concepts_tag_annotates_the_run_and_the_dataset_input(tmp_path: Path) -> None:
+    """Tags set with MLflow's own API, on a run and on a dataset input, become provml:domainConcept links."""
+    script, mlruns = tmp_path / "concepts.py", tmp_path / "mlruns"
+    script.write_text(CONCEPTS_PY)
+    env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true", "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(
+        [sys.executable, str(script), mlruns.as_uri()], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_id = done.stdout.split()[-1]
+    store = Store()
+    (outcome,) = load_paths(store, [mlruns])
+    assert outcome.status == "loaded", outcome.error
+    annotated = set(
+        rows(
+            store,
+            "SELECT ?kind ?concept WHERE { ?thing provml:domainConcept ?concept OPTIONAL { ?thing provml:sourceId ?id } "
+            'BIND(IF(EXISTS { ?thing a provml:Dataset }, "dataset", ?id) AS ?kind) }',
+        )
+    )
+    assert annotated == {
+        ("dataset", "https://geo.example/NorthSea"),
+        ("dataset", "https://geo.example/SeismicSurvey"),
+        (run_id, "https://geo.example/FaciesClassification"),
+    }
