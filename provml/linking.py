@@ -30,6 +30,7 @@ from provml import rdf
 from provml.endpoints import allowed_endpoint
 from provml.entailment import Entailment, refresh
 from provml.errors import InputError, LinkError, ProvmlError
+from provml.loaders._base import file_sha256, read_head
 from provml.rdf import Quad, RdfDocument
 from provml.resources import ontology_file
 from provml.store import Dump, LoadResult, Store, Term, read_statements
@@ -89,7 +90,7 @@ def ontology_format(path: Path) -> str:
     if suffix in FORMATS:
         return FORMATS[suffix]
     if suffix in _XML_ENDINGS:
-        head = _head(path)
+        head = read_head(path, 4096)
         return "owlxml" if b"<Ontology" in head and b"<rdf:RDF" not in head else "rdfxml"
     raise InputError(
         f"not an ontology file this reads: use {', '.join(sorted((*FORMATS, *_XML_ENDINGS)))}", source=path
@@ -211,7 +212,7 @@ def _link(store: Store, ontologies: list[Ontology], check: bool) -> Linked:
             f"with the linked ontologies: {shown}{more}",
             unsatisfiable=tuple(unsatisfiable),
         )
-    dumps = [Dump(o.iri, o.quads(), o.origin, LOADER, _sha256(o.source)) for o in ontologies]
+    dumps = [Dump(o.iri, o.quads(), o.origin, LOADER, file_sha256(o.source)) for o in ontologies]
     results = []
     for _, outcome in store.load_many(dumps):
         if isinstance(outcome, ProvmlError):
@@ -340,21 +341,5 @@ def _owlxml_triples(path: Path) -> list[tuple[str, str, str]]:
     return triples
 
 
-def _head(path: Path) -> bytes:
-    try:
-        with path.open("rb") as stream:
-            return stream.read(4096)
-    except OSError as error:
-        raise InputError(f"cannot read: {error.strerror}", source=path) from None
-
-
 def _value(term: Term) -> str:
     return f"_:{term.value}" if term.kind == "bnode" else term.value
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
