@@ -17,6 +17,7 @@ before and the new ones — is consistent, and names each unsatisfiable class; e
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import tempfile
@@ -124,9 +125,10 @@ def read_ontology(path: Path) -> Ontology:
     return Ontology(iri, path, format, names, tuple(dict.fromkeys(imports)))
 
 
-def shipped() -> list[Ontology]:
-    """PROV-O, ML Schema, PROV-ML and their alignment, as provml ships them."""
-    return [read_ontology(ontology_file(name)) for name in SHIPPED_FILES]
+@functools.cache
+def shipped() -> tuple[Ontology, ...]:
+    """PROV-O, ML Schema, PROV-ML and their alignment, as provml ships them (read once)."""
+    return tuple(read_ontology(ontology_file(name)) for name in SHIPPED_FILES)
 
 
 def gather(
@@ -261,7 +263,7 @@ def check_linked(store: Store, ontologies: Sequence[Ontology]) -> list[str]:
 
     world = reasoning.load_ontology_world()
     new = {o.iri for o in ontologies}
-    in_world = {read_ontology(ontology_file(name)).iri for name in REASONED_FILES}
+    in_world = {o.iri for o in shipped() if o.source.name in REASONED_FILES}
     documents = [(iri, _graph_ntriples(store, iri)) for iri in linked(store) if iri not in new | in_world]
     documents += [(o.iri, ontology_ntriples(o)) for o in ontologies if o.iri not in in_world]
     for iri, ntriples in documents:
