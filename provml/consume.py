@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from provml.capture.redis import connect, redacted, redis_module
+from provml.entailment import refresh_if_kept
 from provml.errors import EventError, ProvmlError
 from provml.events import check_record
 from provml.ids import IriMinter, segment
@@ -180,6 +181,7 @@ def _load(
     if isinstance(result, ProvmlError):
         reader.dead_letter(entries, result)
         return BatchOutcome(first, last, len(entries), error=result)
+    refresh_if_kept(store, [result])  # what the linked ontologies entail of the batch
     reader.ack(entries)
     return BatchOutcome(first, last, len(entries), result=result)
 

@@ -6,7 +6,10 @@ SPARQL updates, round after round until a round derives nothing new, and write i
 (:attr:`provml.ids.IriMinter.entailed_graph`) only the triples that no graph holds yet. Queries see it in
 the union default graph like any graph; ``Store.query(..., entailed=False)`` (``provml query --asserted``)
 leaves it out. :func:`refresh` computes it again from scratch: after each link, and after each load
-(``provml load``, ``POST /ingest``) into a store that has one (:func:`refresh_if_kept`).
+(``provml load``, ``provml consume``, ``POST /ingest``) into a store that has one (:func:`refresh_if_kept`).
+A load that adds dumps and replaces none is followed by :func:`extend` instead, which derives only what the
+new dumps entail: their graphs, the catalog and the shared graph hold the first round's new triples. When the new dumps
+state schema (a sub-class, a domain...), or the schema rules derive something new, it computes it all again.
 
 The rules, by their OWL 2 RL names (``x``, ``y`` individuals; ``c``, ``d`` classes; ``p``, ``q`` properties):
 
@@ -29,9 +32,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from provml.store import Store
+from provml.store import LoadResult, Store
 
 _SKOS = "http://www.w3.org/2004/02/skos/core#"
 MAX_ROUNDS = 64  # a round derives at least one triple, and each hierarchy level takes about one round
@@ -83,24 +87,64 @@ _INSTANCE = [
 ]
 
 
+# what, stated in a new graph, changes what the instance rules follow: then everything is derived again
+_SCHEMA_PREDICATES = (
+    "rdfs:subClassOf rdfs:subPropertyOf owl:equivalentClass owl:equivalentProperty owl:inverseOf rdfs:domain "
+    "rdfs:range skos:exactMatch skos:broadMatch skos:narrowMatch"
+)
+_SCHEMA_TYPES = "owl:SymmetricProperty owl:TransitiveProperty"
+
+
 @dataclass(frozen=True)
 class Entailment:
-    """What :func:`refresh` did: the triples of the entailment graph, the rounds it took, and its time."""
+    """What :func:`refresh` or :func:`extend` did: the triples it derived, the rounds it took, its time, and
+    whether it computed the whole entailment graph again (``full``) or added what new graphs entail."""
 
     graph: str
     triples: int
     rounds: int
     seconds: float
+    full: bool = True
 
 
 def refresh(store: Store) -> Entailment:
     """Compute the entailment graph of ``store`` again, from the graphs it holds now."""
     started, graph = time.perf_counter(), store.ids.entailed_graph
     store.update(f"DROP SILENT GRAPH <{graph}>")
+    triples, rounds = _schema_rounds(store)
+    derived, rounds = _instance_rounds(store, r"\1 .", rounds)  # the first round follows every triple
+    return Entailment(graph, triples + derived, rounds, time.perf_counter() - started)
+
+
+def extend(store: Store, graphs: Sequence[str]) -> Entailment:
+    """Add to the entailment graph of ``store`` what the named ``graphs``, new since it was computed, entail;
+    compute it all again (:func:`refresh`) if they state schema, or bring new schema entailments."""
+    started = time.perf_counter()
+    if not graphs:
+        return Entailment(store.ids.entailed_graph, 0, 0, 0.0, full=False)
+    new = " ".join(f"<{graph}>" for graph in graphs)
+    states_schema = f"""ASK {{ VALUES ?g {{ {new} }} GRAPH ?g {{
+        {{ VALUES ?p {{ {_SCHEMA_PREDICATES} }} ?s ?p ?o }} UNION {{ VALUES ?t {{ {_SCHEMA_TYPES} }} ?s a ?t }} }} }}"""
+    if store.query(f"PREFIX skos: <{_SKOS}>\n{states_schema}") or _schema_rounds(store)[0]:
+        return refresh(store)
+    in_new_graphs = " UNION ".join(f"{{ GRAPH <{graph}> {{ \\1 }} }}" for graph in graphs)  # 3x faster than VALUES
+    derived, rounds = _instance_rounds(store, in_new_graphs, 0)
+    return Entailment(store.ids.entailed_graph, derived, rounds, time.perf_counter() - started, full=False)
+
+
+def _schema_rounds(store: Store) -> tuple[int, int]:
+    """Run the schema rules until they derive nothing; return the triples derived and the rounds run."""
     triples, rounds = 0, 0
-    while rounds < MAX_ROUNDS and (added := sum(store.derive(_construct(*rule), [graph]) for rule in _SCHEMA)):
+    graphs = [store.ids.entailed_graph]
+    while rounds < MAX_ROUNDS and (added := sum(store.derive(_construct(*rule), graphs) for rule in _SCHEMA)):
         triples, rounds = triples + added, rounds + 1
-    premise, deltas = r"\1 .", []  # the first instance round follows every triple; the next, the last one's
+    return triples, rounds
+
+
+def _instance_rounds(store: Store, premise: str, rounds: int) -> tuple[int, int]:
+    """Run the instance rules, the first round's marked premise written as ``premise`` (``\\1`` the triple
+    pattern), until a round derives nothing; return the triples derived and the rounds counted so far."""
+    graph, triples, deltas = store.ids.entailed_graph, 0, []
     while rounds < MAX_ROUNDS:
         rounds += 1
         delta = f"{graph}/round-{rounds}"  # what this round derives, for the next to follow
@@ -109,7 +153,7 @@ def refresh(store: Store) -> Entailment:
         if not added:
             break
     store.update(" ; ".join(f"DROP SILENT GRAPH <{delta}>" for delta in deltas))
-    return Entailment(graph, triples, rounds, time.perf_counter() - started)
+    return triples, rounds
 
 
 _NEW = re.compile(r"\[\[(.*?)\]\]")
@@ -119,6 +163,30 @@ def _construct(derived: str, where: str) -> str:
     return f"PREFIX skos: <{_SKOS}>\nCONSTRUCT {{ {derived} }} WHERE {{ {where} FILTER NOT EXISTS {{ {derived} }} }}"
 
 
-def refresh_if_kept(store: Store) -> Entailment | None:
-    """Compute the entailment graph again if ``store`` keeps one (an ontology was linked); else None."""
-    return refresh(store) if store.has_graph(store.ids.entailed_graph) else None
+def refresh_if_kept(store: Store, loaded: Iterable[LoadResult] | None = None) -> Entailment | None:
+    """Bring the entailment graph up to date if ``store`` keeps one (an ontology was linked); else None.
+
+    With ``loaded``, the results of the loads that are the only change since it was last brought up to date,
+    only what they add is derived (:func:`extend`), unless one replaced a dump; without, it is all computed
+    again (:func:`refresh`): after a drop, or a write of any graph.
+    """
+    if not store.has_graph(store.ids.entailed_graph):
+        return None
+    if loaded is None:
+        return refresh(store)
+    changed = [result for result in loaded if not result.skipped]
+    if any(result.replaced for result in changed):
+        return refresh(store)
+    graphs = {graph for result in changed for graph in (result.graph, *_named_graphs(store, result.graph))}
+    if changed:  # the catalog describes the new dumps; the shared graph may have grown
+        graphs |= {
+            store.ids.catalog_graph,
+            *([store.ids.shared_graph] if any(r.shared_triples for r in changed) else []),
+        }
+    return extend(store, sorted(graphs))
+
+
+def _named_graphs(store: Store, dump: str) -> tuple[str, ...]:
+    """The graphs a dump's input named itself (its PROV bundles...)."""
+    info = store.dump(dump)
+    return info.graphs if info is not None else ()

@@ -140,8 +140,7 @@ def load_sources(
             outcome.error = result
         else:
             outcome.result = result
-    if any(o.result is not None and not o.result.skipped for o in outcomes.values()):
-        refresh_if_kept(store)  # what the linked ontologies entail of the new dumps
+    refresh_if_kept(store, [o.result for o in outcomes.values() if o.result is not None])  # what the new dumps entail
     return list(outcomes.values())
 
 

@@ -23,6 +23,7 @@ import provml
 from provml.capture.redis import RedisTransport
 from provml.consume import Entry, _Consumer, consume
 from provml.errors import ProvmlWarning
+from provml.linking import link
 from provml.loading import load_paths
 from provml.store import Store
 
@@ -111,6 +112,16 @@ def test_a_workflow_captured_to_a_stream_loads_when_consumed(uri: str, client: A
     assert (report.batches, report.dead_lettered) == (1, 0)
     assert report.events == client.xlen("events")
     assert pending(client) == 0
+
+
+def test_each_batch_brings_the_entailment_graph_up_to_date(uri: str, client: Any, tmp_path: Path) -> None:
+    capture_training(uri, "iris", metrics=3)
+    with Store(tmp_path / "store") as store:
+        link(store, [], check=False)  # PROV-ML with ML Schema: a training run is an mls:Run
+        consume(store, uri, idle_exit=True, block_ms=100)
+        runs = "?run a mls:Run ; provml:hasHyperparameterSetting ?s"
+        assert count(store, runs) == 2
+        assert sum(1 for _ in store.query(f"SELECT * WHERE {{ {runs} }}", entailed=False)) == 0  # entailed alone
 
 
 WORKER = textwrap.dedent(

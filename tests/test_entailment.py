@@ -9,10 +9,11 @@ from pathlib import Path
 import httpx
 from live_server import TOKEN, Server
 
-from provml.entailment import refresh_if_kept
+from provml import loaders
+from provml.entailment import refresh, refresh_if_kept
 from provml.linking import link
 from provml.loading import load_paths
-from provml.store import Store
+from provml.store import Dump, LoadResult, Store
 
 # plain ML Schema, as an OpenML export writes it: runs with inputs and outputs, no PROV
 OPENML = """@prefix mls: <http://www.w3.org/ns/mls#> .
@@ -103,6 +104,68 @@ def test_domain_classes_find_subclasses_mapped_classes_and_property_axioms(store
     assert (f"{data}layer-7",) in rows(store, f"SELECT ?x WHERE {{ <{data}basin> <{geo}hasPart> ?x }}")
     same = rows(store, f"SELECT ?c WHERE {{ <{data}unit-7> a ?c }}")
     assert (f"{geo}Sandstone",) in same and (f"{geo}Facies",) in same  # owl:sameAs carries the types
+
+
+# FACTS, in two dumps whose entailments cross: a chain of geo:partOf, a sameAs that carries the first's facts
+FACTS_FIRST = """@prefix geo: <https://example.org/geo#> .
+<https://data.example/layer-7> a geo:Sandstone ; geo:partOf <https://data.example/formation> .
+"""
+FACTS_SECOND = FACTS.replace("ex:layer-7 a geo:Sandstone ;", "ex:layer-7")
+ABOUT = """@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix provml: <https://w3id.org/provml#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+provml:domainConcept rdfs:subPropertyOf dcterms:subject .
+"""
+SURVEY = (
+    '{"type": "workflow", "workflow_id": "w"}\n'
+    '{"type": "dataset", "workflow_id": "w", "name": "survey.csv", "location": "/data/survey.csv", "role": "input", '
+    '"domain_concepts": ["https://example.org/geo#Survey"]}\n'
+)
+
+
+def entailed(store: Store) -> set[tuple[str, ...]]:
+    return rows(store, f"SELECT ?s ?p ?o WHERE {{ GRAPH <{store.ids.entailed_graph}> {{ ?s ?p ?o }} }}")
+
+
+def load_one(store: Store, path: Path, text: str, loader: str = "rdf") -> LoadResult:
+    """Load one file as a dump, without bringing the entailment graph up to date."""
+    path.write_text(text)
+    graph = store.ids.dump_graph(path)
+    quads = loaders.get(loader).read(path, store.ids, graph)
+    ((_, result),) = store.load_many([Dump(graph, quads, str(path), loader, loaders.get(loader).fingerprint(path))])
+    assert isinstance(result, LoadResult), result
+    return result
+
+
+def test_a_load_derives_what_its_dumps_add_as_computing_it_all_again_would(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "geo.ttl").write_text(DOMAIN)
+    (tmp_path / "about.ttl").write_text(ABOUT)
+    link(store, [tmp_path / "geo.ttl", tmp_path / "about.ttl"], check=False)
+    first = load_one(store, tmp_path / "first.ttl", FACTS_FIRST)
+    assert refresh_if_kept(store, [first]).full is False
+    second = load_one(store, tmp_path / "second.ttl", FACTS_SECOND)
+    survey = load_one(store, tmp_path / "survey.jsonl", SURVEY, loader="events")
+    assert survey.shared_triples  # the dataset, and its concept, are in the shared graph
+    added = refresh_if_kept(store, [second, survey])
+    assert added.full is False and added.triples > 0
+    extended = entailed(store)
+
+    assert refresh(store).full is True
+    assert entailed(store) == extended
+    data, geo = "https://data.example/", "https://example.org/geo#"
+    assert (f"{data}layer-7", f"{geo}partOf", f"{data}basin") in extended  # across the two dumps
+    assert (f"{data}unit-7", f"{geo}partOf", f"{data}formation") in extended  # sameAs, with the first's fact
+    subject = rows(store, "SELECT ?d WHERE { ?d <http://purl.org/dc/terms/subject> <https://example.org/geo#Survey> }")
+    assert len(subject) == 1  # the dataset's concept, through the linked sub-property
+
+
+def test_a_load_that_states_schema_or_replaces_a_dump_computes_it_all_again(store: Store, tmp_path: Path) -> None:
+    link(store, [], check=False)
+    assert refresh_if_kept(store, [load_one(store, tmp_path / "openml.ttl", OPENML)]).full is False
+    assert refresh_if_kept(store, [load_one(store, tmp_path / "geo.ttl", DOMAIN)]).full is True  # sub-classes
+    replaced = load_one(store, tmp_path / "openml.ttl", OPENML.replace("ex:iris a mls:Dataset .", ""))
+    assert replaced.replaced and refresh_if_kept(store, [replaced]).full is True
+    assert ("https://openml.example/iris",) not in rows(store, "SELECT ?d WHERE { ?d a provml:Dataset }")
 
 
 def test_a_drop_takes_its_entailments_away(store: Store, tmp_path: Path) -> None:
