@@ -234,6 +234,18 @@ VALUED = frozenset(
 )
 VALUE_ATTRIBUTES = frozenset((PROV_NS + "value", MLS_NS + "hasValue"))
 
+# properties by which an element says what it is about (a concept of the user's domain): one whose value names an
+# IRI also gives the element a provml:domainConcept link to it (schema.org is written with either scheme)
+ABOUT_PROPERTIES = frozenset(
+    (
+        PROVML.domainConcept,
+        "http://purl.org/dc/terms/subject",
+        "https://schema.org/about",
+        "http://schema.org/about",
+        "http://www.w3.org/ns/dcat#theme",
+    )
+)
+
 
 def provml_classes(kind: str, types: list[str]) -> list[str]:
     """Return the classes to assert of an element of ``kind`` (entity, activity, agent) typed ``types``:

@@ -33,6 +33,7 @@ from provml.errors import InputError, ProvmlWarning
 from provml.ids import IriMinter
 from provml.loaders._json_stream import JsonStream
 from provml.loaders._prov_o import (
+    ABOUT_PROPERTIES,
     ATTRIBUTE_PROPERTIES,
     DERIVATION_KINDS,
     ELEMENTS,
@@ -61,6 +62,11 @@ _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _PROV_ERRORS = (prov.Error, ValueError, TypeError, KeyError, AttributeError, IndexError)
 _HAS_SETTING = f"<{PROVML.hasHyperparameterSetting}>"
 _VALUE = f"<{PROVML.value}>"
+_DOMAIN_CONCEPT = f"<{PROVML.domainConcept}>"
+_NOT_CONCEPTS = (  # a note, once per dump
+    "values of dcterms:subject, schema:about, dcat:theme or provml:domainConcept that are not IRIs were kept as "
+    "they are, not read as domain concepts"
+)
 
 
 _DERIVATION_TYPES = frozenset(
@@ -139,18 +145,48 @@ class ProvOMapper:
             return rdf.typed(value.uri, XSD.anyURI)
         return rdf.string(str(value))
 
-    def _ml_class(self, value: str, record: ProvRecord) -> str | None:
-        """Return the class a string ``prefix:local`` names, if it is a PROV-ML or ML Schema class: tools
-        write ``{"prov:type": "mls:Run"}`` meaning the class, which PROV-JSON spells as a qualified name."""
+    def _prefixed(self, value: str, record: ProvRecord) -> str | None:
+        """Return the IRI a string ``prefix:local`` names if its prefix is declared: tools write qualified names
+        as strings (``{"prov:type": "mls:Run"}``), which PROV-JSON would spell as qualified names."""
         if ":" not in value or "://" in value:
             return None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             name = record.bundle.valid_qualified_name(value)
-        if name is None:
-            return None
-        iri = self.namespace(name.namespace.uri) + name.localpart
+        return None if name is None else self.namespace(name.namespace.uri) + name.localpart
+
+    def _ml_class(self, value: str, record: ProvRecord) -> str | None:
+        """Return the class a string ``prefix:local`` names, if it is a PROV-ML or ML Schema class."""
+        iri = self._prefixed(value, record)
         return iri if iri in ML_CLASSES else None
+
+    def _named_iri(self, value: Any, record: ProvRecord) -> str | None:
+        """Return the N-Triples IRI an attribute value names: a qualified name, an ``xsd:anyURI``, or a string
+        that is an absolute IRI or a ``prefix:local`` of a declared prefix; None for any other value."""
+        if isinstance(value, QualifiedName):
+            return self.iri(value)
+        if isinstance(value, Identifier):
+            return rdf.iri(value.uri)
+        if not isinstance(value, str):
+            return None
+        iri = value if rdf.is_absolute_iri(value) else self._prefixed(value, record)
+        return None if iri is None else rdf.iri(iri)
+
+    def element_attribute(
+        self, subject: str, name: QualifiedName, value: Any, record: ProvRecord, graph: str
+    ) -> list[Quad]:
+        """Return the quads of an element's attribute: its :meth:`attribute` quad and, for one of
+        :data:`~provml.loaders._prov_o.ABOUT_PROPERTIES` whose value names an IRI, a ``provml:domainConcept``
+        link to it (which is the attribute's own quad for ``provml:domainConcept``)."""
+        quad = self.attribute(subject, name, value, record, graph)
+        if quad[1][1:-1] not in ABOUT_PROPERTIES:
+            return [quad]
+        concept = self._named_iri(value, record)
+        if concept is None:
+            self.note(_NOT_CONCEPTS)
+            return [quad]
+        link = (subject, _DOMAIN_CONCEPT, concept, graph)
+        return [link] if quad[1] == _DOMAIN_CONCEPT else [quad, link]
 
     def attribute(self, subject: str, name: QualifiedName, value: Any, record: ProvRecord, graph: str) -> Quad:
         """Return the quad of one attribute: PROV-DM's own attributes by their PROV-O property."""
@@ -189,7 +225,11 @@ class ProvOMapper:
         """Yield the quads of an entity, activity or agent."""
         node = self.iri(record.identifier)  # type: ignore[arg-type]
         quads = [(node, A, _t(ELEMENTS[kind]), graph)]
-        quads += (self.attribute(node, name, value, record, graph) for name, value in record.attributes)
+        quads += (
+            quad
+            for name, value in record.attributes
+            for quad in self.element_attribute(node, name, value, record, graph)
+        )
         types = [o[1:-1] for _, p, o, _ in quads if p == A and o[0] == "<"]
         classes = self.classes(kind, types, record)
         quads += ((node, A, _t(c), graph) for c in classes if c not in types)

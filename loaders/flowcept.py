@@ -10,7 +10,9 @@ type ``workflow``, ``task``, ``agent`` and ``object``. It writes them to files i
   database collection, whose documents have lost their ``type``.
 
 The provml event format uses Flowcept's field names, so each message becomes one or a few event
-records with little change (:func:`event_records`), checked and mapped like any event file.
+records with little change (:func:`event_records`), checked and mapped like any event file. The
+``domain_concepts`` of a workflow, task or object message's ``custom_metadata`` (one IRI or a list of
+IRIs) annotate its node with domain concepts.
 
 >>> event_records({"task_id": "7", "workflow_id": "wf", "group_id": "g", "used": {"i": 0}, "parent_task_id": None})
 [{'task_id': '7', 'workflow_id': 'wf', 'group_id': 'g', 'used': {'i': 0}, 'type': 'task', 'subtype': 'iteration'}]
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from provml.errors import EventError, InputError, ProvmlWarning
-from provml.events import check_record, json_lines, record_types
+from provml.events import check_record, domain_concepts, json_lines, record_types
 from provml.ids import IriMinter
 from provml.loaders._base import Loader, ProgressCallback, Source, read_head
 from provml.loaders.events import event_quads
@@ -56,6 +58,7 @@ _INFERRED_TYPES = (
     ("agent_id", "agent"), ("workflow_id", "workflow"),
 )  # fmt: skip
 _TELEMETRY_TIMES = (("telemetry_at_start", "started_at"), ("telemetry_at_end", "ended_at"))
+_CONCEPTS = "domain_concepts"  # the key of a message's custom_metadata that holds domain concept IRIs
 
 Position = int | str  # a line number, or "record N" of a JSON array
 Message = tuple[Position, Any]
@@ -299,8 +302,21 @@ def event_records(message: dict[str, Any]) -> list[dict[str, Any]] | None:
     return [fields] if kind in record_types() else None
 
 
+def _concepts(message: dict[str, Any]) -> dict[str, list[str]]:
+    """Return ``{"domain_concepts": [...]}`` for a message whose ``custom_metadata`` names domain concepts, else ``{}``.
+
+    >>> _concepts({"type": "task", "custom_metadata": {"domain_concepts": "https://geo.example/Well"}})
+    {'domain_concepts': ['https://geo.example/Well']}
+    """
+    metadata = message.get("custom_metadata")
+    value = metadata.get(_CONCEPTS) if isinstance(metadata, dict) else None
+    if value is None:
+        return {}
+    return {_CONCEPTS: domain_concepts(value, f"{message['type']} message: custom_metadata.{_CONCEPTS}")}
+
+
 def _task(message: dict[str, Any]) -> list[dict[str, Any]]:
-    record = dict(message)
+    record = message | _concepts(message)
     if "group_id" in record:  # an iteration of a Flowcept loop
         record.setdefault("subtype", "iteration")
         used = record.get("used")
@@ -349,7 +365,7 @@ def _unplaced_telemetry(record: dict[str, Any]) -> int:
 
 
 def _workflow(message: dict[str, Any]) -> list[dict[str, Any]]:
-    record = dict(message)
+    record = message | _concepts(message)
     if isinstance(repository := record.get("code_repository"), dict):
         record["code_repository"] = code_version(repository)
     records = [*_hosts(record.get("machine_info")), record]
@@ -408,7 +424,7 @@ def _object(message: dict[str, Any]) -> list[dict[str, Any]] | None:
     if kind is None or "workflow_id" not in message or "object_id" not in message:
         return None
     record = {"type": kind, "workflow_id": message["workflow_id"], f"{kind}_id": message["object_id"]}
-    record |= {"name": str(message["object_id"]), "version": str(message.get("version", 0))}
+    record |= {"name": str(message["object_id"]), "version": str(message.get("version", 0))} | _concepts(message)
     if "task_id" in message:
         record |= {"task_id": message["task_id"], "role": "output"}
     return [record]

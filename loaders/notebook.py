@@ -9,9 +9,16 @@ uses it, and the one number the evaluating cell showed is the metric's value. Th
 features -> model -> metric is then a chain of ``prov:wasGeneratedBy`` / ``prov:used``. Everything
 is said as provml events and mapped by :func:`provml.loaders.events.event_quads`.
 
+A ``provml`` key in the notebook's or a code cell's metadata annotates the run, the cell's task and the
+files the cells read or write with domain concepts (IRIs)::
+
+    {"provml": {"domain_concepts": ["https://geo.example/FaciesClassification"],
+                "data_concepts": {"wells.csv": ["https://geo.example/WellLog"]}}}
+
 A notebook is one JSON document, but it is streamed (``pip install 'provml[notebook]'``: ijson parses
 it, nbformat checks it against the notebook schema, a batch of cells at a time): of each code cell only
-what the loader uses is kept (its code, count, times, error and the numbers it showed), never its outputs.
+what the loader uses is kept (its code, count, times, error, annotations and the numbers it showed), never
+its outputs.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -27,7 +34,7 @@ from typing import Any
 from provml.capture.digest import describe_data
 from provml.cells import CellFacts, CellReader, FileUse
 from provml.errors import EventError, InputError, ProvmlError, ProvmlWarning
-from provml.events import check_record
+from provml.events import check_record, domain_concepts
 from provml.ids import IriMinter
 from provml.loaders._base import Loader, ProgressCallback, Source, file_sha256
 from provml.loaders.events import event_quads
@@ -37,6 +44,7 @@ _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?!
 _STARTED = ("iopub.execute_input", "iopub.status.busy")  # cell timing keys nbclient and JupyterLab write
 _ENDED = ("shell.execute_reply", "iopub.status.idle")
 _BATCH = 256  # cells checked at once: nbformat's validator is fast per notebook, slow per cell
+_ANNOTATION_KEYS = ("domain_concepts", "data_concepts")  # the keys of a notebook's or a cell's provml metadata
 
 
 class NotebookLoader(Loader):
@@ -59,8 +67,48 @@ class NotebookLoader(Loader):
 
 
 @dataclass(frozen=True)
+class Annotations:
+    """The ``provml`` metadata of a notebook or a cell: domain concepts of its run (or task), and of the files
+    its code names, by the path as the code writes it or by the file's name."""
+
+    concepts: tuple[str, ...] = ()
+    data: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def of_file(self, written: str) -> tuple[str, ...]:
+        """Return the concepts of a file the code names as ``written``."""
+        name = Path(written).name
+        return self.data.get(written, ()) + (self.data.get(name, ()) if name != written else ())
+
+
+_NO_ANNOTATIONS = Annotations()
+
+
+def _annotations(metadata: dict[str, Any], path: Path, where: str) -> Annotations:
+    """Return the ``provml`` annotations of a notebook's or a cell's metadata; a bad shape raises an error naming
+    ``path`` and ``where`` (``metadata`` or ``cell N``)."""
+    given = metadata.get("provml")
+    if given is None:
+        return _NO_ANNOTATIONS
+    try:
+        if not isinstance(given, dict):
+            raise EventError(f"provml: expected an object of {' and '.join(_ANNOTATION_KEYS)}")
+        if unknown := sorted(set(given) - set(_ANNOTATION_KEYS)):
+            raise EventError(f"provml: unknown key {unknown[0]!r}; expected {' or '.join(_ANNOTATION_KEYS)}")
+        files = given.get("data_concepts", {})
+        if not isinstance(files, dict):
+            raise EventError("provml.data_concepts: expected an object of file: IRIs")
+        return Annotations(
+            tuple(domain_concepts(given.get("domain_concepts", []), "provml.domain_concepts")),
+            {name: tuple(domain_concepts(iris, f"provml.data_concepts[{name!r}]")) for name, iris in files.items()},
+        )
+    except EventError as error:
+        raise EventError(error.message, source=path, line=where) from None
+
+
+@dataclass(frozen=True)
 class Cell:
-    """What the loader keeps of a code cell: its code, when it ran and how it ended, the numbers it showed."""
+    """What the loader keeps of a code cell: its code, when it ran and how it ended, its annotations, the numbers
+    it showed."""
 
     index: int  # position among all the notebook's cells, from 0
     source: str
@@ -68,6 +116,7 @@ class Cell:
     started: str | None
     ended: str | None
     error: str | None  # "ename: evalue" of its error output
+    annotations: Annotations
     numbers: tuple[float, ...]  # in its printed output and value; two at most (one is a score's value)
 
 
@@ -159,10 +208,10 @@ def _validate(nbformat: Any, notebook: dict[str, Any], path: Path, first_cell: i
 def _code_cells(nbformat: Any, header: dict[str, Any], batch: list[Any], first: int, path: Path) -> list[Cell]:
     """Check a batch of cells and return what the loader keeps of its code cells."""
     _validate(nbformat, {**header, "cells": batch}, path, first)
-    return [_cell(first + offset, cell) for offset, cell in enumerate(batch) if cell["cell_type"] == "code"]
+    return [_cell(first + offset, cell, path) for offset, cell in enumerate(batch) if cell["cell_type"] == "code"]
 
 
-def _cell(index: int, cell: dict[str, Any]) -> Cell:
+def _cell(index: int, cell: dict[str, Any], path: Path) -> Cell:
     timing = cell["metadata"].get("execution") or {}
     outputs = cell["outputs"]
     error = next((output for output in outputs if output["output_type"] == "error"), None)
@@ -174,6 +223,7 @@ def _cell(index: int, cell: dict[str, Any]) -> Cell:
         started=next((timing[key] for key in _STARTED if isinstance(timing.get(key), str)), None),
         ended=next((timing[key] for key in _ENDED if isinstance(timing.get(key), str)), None),
         error=f"{error['ename']}: {error['evalue']}" if error is not None else None,
+        annotations=_annotations(cell["metadata"], path, f"cell {index}"),
         numbers=tuple(numbers),
     )
 
@@ -202,6 +252,7 @@ class _NotebookRun:
 
     def __init__(self, path: Path, metadata: dict[str, Any], cells: list[Cell], sha256: str) -> None:
         self.path, self.metadata = path, metadata
+        self.annotations = _annotations(metadata, path, "metadata")
         self.name = path.name.removesuffix(".ipynb")
         self.workflow_id = f"{self.name}-{sha256[:12]}"  # the same content is the same run
         self.reader = CellReader()
@@ -213,6 +264,7 @@ class _NotebookRun:
         language = self.metadata.get("language_info") or {}
         if language.get("name") == "python" and isinstance(language.get("version"), str):
             workflow["environment"] = {"python": language["version"]}
+        _put(workflow, "domain_concepts", list(self.annotations.concepts))
         yield "metadata", workflow
         for cell in self.cells:
             for record in self.cell_records(cell):
@@ -246,17 +298,20 @@ class _NotebookRun:
             task.update(status="ERROR", stderr=cell.error)
         _put(task, "used", facts.used)
         _put(task, "generated", facts.defined)
+        _put(task, "domain_concepts", list(cell.annotations.concepts))
         yield task
         ids = {"workflow_id": self.workflow_id, "task_id": task_id}
-        yield from (self.file_record(ids, use) for use in facts.files)
+        yield from (self.file_record(ids, use, cell) for use in facts.files)
         yield from self.model_records(ids, facts)
         yield from self.metric_records(ids, facts, cell)
 
-    def file_record(self, ids: dict[str, str], use: FileUse) -> dict[str, Any]:
-        """Return the dataset a cell read or wrote; a fitted model written to a file is a model of its own,
-        derived from the one in memory."""
+    def file_record(self, ids: dict[str, str], use: FileUse, cell: Cell) -> dict[str, Any]:
+        """Return the dataset a cell read or wrote, with the concepts the notebook and the cell give it; a fitted
+        model written to a file is a model of its own, derived from the one in memory."""
         record = {"type": "dataset", **ids, "role": use.role, "name": Path(use.path).name or use.path}
         record.update(self.file_facts(use.path))
+        concepts = self.annotations.of_file(use.path) + cell.annotations.of_file(use.path)
+        _put(record, "domain_concepts", list(dict.fromkeys(concepts)))
         if use.role == "output" and use.value in self.models:
             record.update(type="model", model_id=record.get("sha256") or record["location"])
             record["derived_from"] = [self.models[use.value]]

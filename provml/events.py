@@ -24,6 +24,7 @@ from typing import IO, Any
 
 import orjson
 
+from provml import rdf
 from provml.errors import EventError, ProvmlWarning
 from provml.resources import schema_file
 
@@ -50,10 +51,14 @@ def record_types() -> tuple[str, ...]:
     return tuple(schema()["properties"]["type"]["enum"])
 
 
-class _FieldCheck:
-    """The checks the schema puts on one top-level field: JSON types, enum, pattern."""
+_NOT_AN_IRI = "{!r:.80} is not an IRI (such as https://... or urn:...)"
 
-    __slots__ = ("enum", "pattern", "types")
+
+class _FieldCheck:
+    """The checks the schema puts on one top-level field: JSON types, enum, pattern, and those of an array's items
+    when they have a pattern (the IRIs of ``domain_concepts``)."""
+
+    __slots__ = ("enum", "items", "pattern", "types")
 
     def __init__(self, spec: dict[str, Any]) -> None:
         kinds = spec.get("type")
@@ -63,6 +68,8 @@ class _FieldCheck:
         self.types = tuple(t for k in kinds for t in _JSON_TYPES[k])
         self.enum = spec.get("enum") or ([spec["const"]] if "const" in spec else None)
         self.pattern = re.compile(spec["pattern"]) if "pattern" in spec else None
+        items = spec.get("items")
+        self.items = _FieldCheck(items) if isinstance(items, dict) and "pattern" in items else None
 
     def accepts(self, value: Any) -> bool:
         if self.types and not isinstance(value, self.types):
@@ -70,6 +77,8 @@ class _FieldCheck:
         if isinstance(value, bool) and bool not in self.types and self.types:
             return False  # JSON true is not a number
         if self.enum is not None and value not in self.enum:
+            return False
+        if self.items is not None and isinstance(value, list) and not all(map(self.items.accepts, value)):
             return False
         return self.pattern is None or (isinstance(value, str) and self.pattern.search(value) is not None)
 
@@ -92,7 +101,10 @@ def _explain(record: Any) -> str:
         return "record rejected"
     error = errors[0]
     where = "".join(f"[{p!r}]" for p in error.path)
-    return f"{where + ': ' if where else ''}{error.message}"
+    message = error.message
+    if error.validator == "pattern" and error.schema.get("format") == "iri":
+        message = _NOT_AN_IRI.format(error.instance)
+    return f"{where + ': ' if where else ''}{message}"
 
 
 def check_record(record: Any) -> None:
@@ -111,6 +123,26 @@ def check_record(record: Any) -> None:
         check = fields.get(name)
         if check is not None and not check.accepts(value):
             raise EventError(f"{kind} record: {_explain(record)}")
+
+
+def domain_concepts(value: Any, field: str) -> list[str]:
+    """Return a record's ``domain_concepts`` from a tool's free metadata: one IRI or a list of IRIs (absolute,
+    see :func:`provml.rdf.is_absolute_iri`); anything else raises :class:`EventError` naming ``field``.
+
+    >>> domain_concepts("https://geo.example/Well", "custom_metadata.domain_concepts")
+    ['https://geo.example/Well']
+    >>> domain_concepts(["https://geo.example/Well", "porosity"], "custom_metadata.domain_concepts")
+    Traceback (most recent call last):
+    ...
+    provml.errors.EventError: custom_metadata.domain_concepts: 'porosity' is not an IRI (such as https://... or urn:...)
+    """
+    iris = [value] if isinstance(value, str) else value
+    if not isinstance(iris, list):
+        raise EventError(f"{field}: expected an IRI or a list of IRIs, got {value!r:.80}")
+    for iri in iris:
+        if not (isinstance(iri, str) and rdf.is_absolute_iri(iri)):
+            raise EventError(f"{field}: {_NOT_AN_IRI.format(iri)}")
+    return iris
 
 
 def _open(path: Path) -> IO[bytes]:

@@ -42,6 +42,7 @@ class RdfDocument:
 
 
 _IRI_UNSAFE = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+_ABSOLUTE_IRI = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://|urn:)\S+", re.IGNORECASE)
 _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 _INTEGER = f"<{XSD.integer}>"
 _DOUBLE = f"<{XSD.double}>"
@@ -54,6 +55,16 @@ def iri(value: str) -> str:
     if _IRI_UNSAFE.search(value):
         value = _IRI_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), value)
     return f"<{value}>"
+
+
+def is_absolute_iri(text: str) -> bool:
+    """Return True if ``text`` is an IRI as people write one in metadata: a scheme and ``://``, or ``urn:``,
+    without spaces (``geo:Well`` reads as a prefixed name, not as an IRI of scheme ``geo``).
+
+    >>> [is_absolute_iri(t) for t in ("https://geo.example/Well", "urn:geo:Well", "geo:Well", "Well log")]
+    [True, True, False, False]
+    """
+    return _ABSOLUTE_IRI.fullmatch(text) is not None
 
 
 def string(value: str) -> str:

@@ -73,6 +73,18 @@ def test_a_wrong_field_type_is_explained_with_the_field(tmp_path: Path) -> None:
         list(read_events(path))
 
 
+def test_a_domain_concept_that_is_not_an_iri_is_explained(tmp_path: Path) -> None:
+    bad = {
+        "type": "dataset",
+        "workflow_id": "w",
+        "name": "survey",
+        "domain_concepts": ["https://geo.example/Well", "soil"],
+    }
+    path = write_lines(tmp_path / "events.jsonl", bad)
+    with pytest.raises(EventError, match=r":1: dataset record: \['domain_concepts'\]\[1\]: 'soil' is not an IRI"):
+        list(read_events(path))
+
+
 def test_an_unknown_record_type_lists_the_known_ones() -> None:
     with pytest.raises(EventError, match="unknown record type 'epoch'; expected one of workflow, task"):
         check_record({"type": "epoch"})
@@ -129,16 +141,28 @@ json_values = st.recursive(
     kind=st.sampled_from([*record_types(), "other"]),
     fields=st.dictionaries(
         st.sampled_from(
-            ["workflow_id", "task_id", "name", "value", "timestamp", "role", "sha256", "step", "hostname", "kind"]
+            [
+                "workflow_id",
+                "task_id",
+                "name",
+                "value",
+                "timestamp",
+                "role",
+                "sha256",
+                "step",
+                "hostname",
+                "kind",
+                "domain_concepts",
+            ]
         ),
-        json_values,
+        json_values | st.lists(st.sampled_from(["https://geo.example/Well", "urn:geo:well", "soil", "geo:Well"])),
     ),
 )
 def test_the_checker_agrees_with_the_schema_on_arbitrary_records(kind: str, fields: dict[str, Any]) -> None:
     """Whatever the record, the fast checker accepts exactly when the schema's top level does.
 
-    The checker only looks at top-level fields, so nested values are kept out of the generated
-    fields that the schema constrains inside (none of the sampled ones is nested).
+    The checker looks at top-level fields and at the items of ``domain_concepts``, so nested values are kept out
+    of the other generated fields that the schema constrains inside (none of them is nested).
     """
     record = {"type": kind, **fields}
     valid = jsonschema.Draft202012Validator(schema()).is_valid(record)

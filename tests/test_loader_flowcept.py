@@ -24,13 +24,19 @@ pytest.importorskip("flowcept", reason='Flowcept is not installed (pip install "
 pytest.importorskip("cpuinfo", reason='Flowcept telemetry needs py-cpuinfo (pip install "flowcept[telemetry]")')
 
 # A toy training workflow of a campaign: sum_one -> mult_two -> train (two epochs, a Flowcept loop
-# inside it), then an evaluation that fails; the workflow is run for an agent and given a seed.
+# inside it), then an evaluation that fails; the workflow is run for an agent and given a seed. The
+# training, a sub-workflow and the stored model and dataset name concepts of a geology ontology (GEO).
+GEO = "https://geo.example/"
 WORKFLOW = """\
 import json
 from flowcept import Flowcept, flowcept_task
 from flowcept.commons.flowcept_dataclasses.blob_object import BlobObject
+from flowcept.commons.flowcept_dataclasses.workflow_object import WorkflowObject
+from flowcept.flowceptor.adapters.instrumentation_interceptor import InstrumentationInterceptor
 from flowcept.instrumentation.flowcept_loop import FlowceptLoop
 from flowcept.instrumentation.flowcept_task import get_current_context_task_id
+
+GEO = "https://geo.example/"
 
 @flowcept_task(output_names="o1")
 def sum_one(i1):
@@ -40,7 +46,8 @@ def sum_one(i1):
 def mult_two(o1):
     return o1 * 2
 
-@flowcept_task(subtype="learning", output_names="loss")
+@flowcept_task(subtype="learning", output_names="loss",
+               custom_metadata={"domain_concepts": [GEO + "FaciesClassification"]})
 def train(o2, epochs=2):
     loss = float(o2)
     parent = get_current_context_task_id()
@@ -59,11 +66,23 @@ with Flowcept(workflow_name="toy-training", campaign_id="campaign-7", workflow_i
         evaluate(loss)
     except ValueError:
         pass
+    # Flowcept(...) takes no custom_metadata: a workflow has one when registered as a WorkflowObject, as
+    # Flowcept's PyTorch wrapper registers a module; here a sub-workflow, annotated with one IRI
+    survey = WorkflowObject(workflow_id="wf-toy-survey", name="survey-preparation")
+    survey.parent_workflow_id, survey.custom_metadata = "wf-toy", {"domain_concepts": GEO + "SeismicSurvey"}
+    InstrumentationInterceptor.get_instance().send_workflow_message(survey)
 
-# what Flowcept sends for a model it stored (Flowcept.db needs MongoDB, so the message is written here)
-model = BlobObject(object_id="model-1", workflow_id="wf-toy", object_type="ml_model", version=1).to_dict()
+# what Flowcept sends for a model and a dataset it stored (Flowcept.insert_or_update_ml_model and
+# insert_or_update_dataset store the bytes in MongoDB, so their messages are written here)
+objects = [
+    BlobObject(object_id="model-1", workflow_id="wf-toy", object_type="ml_model", version=1,
+               custom_metadata={"domain_concepts": [GEO + "FaciesMap"]}),
+    BlobObject(object_id="cube-1", workflow_id="wf-toy", object_type="dataset",
+               custom_metadata={"domain_concepts": [GEO + "SeismicAmplitudeCube", GEO + "SeismicSurvey"]}),
+]
 with open("objects.jsonl", "w") as out:
-    out.write(json.dumps(model | {"type": "object"}) + "\\n")
+    for blob in objects:
+        out.write(json.dumps(blob.to_dict() | {"type": "object"}) + "\\n")
 """
 
 
@@ -107,6 +126,16 @@ def values(store: Store, sparql: str) -> list[Any]:
     return [row[0].python() for row in store.query(sparql).rows()]
 
 
+def annotated(store: Store, *classes: str) -> list[tuple[str, ...]]:
+    """Return (class, label, concept) of each node of these PROV-ML classes that has a domain concept."""
+    kinds = ", ".join(f"provml:{name}" for name in classes)
+    rows = store.query(f"""
+        SELECT ?kind ?name ?concept WHERE {{
+            ?node provml:domainConcept ?concept ; rdfs:label ?name ; a ?class FILTER(?class IN ({kinds}))
+            BIND(STRAFTER(STR(?class), "#") AS ?kind) }}""").rows()
+    return sorted(tuple(term.value for term in row) for row in rows)
+
+
 def dump_triples(store: Store) -> set[tuple[Any, ...]]:
     """Return the triples of the one dump a store holds (in its own graph, and in the shared graph)."""
     [dump] = store.dumps()
@@ -130,7 +159,8 @@ def test_the_workflow_is_part_of_its_campaign(loaded: Store) -> None:
 
 def test_tasks_are_part_of_the_workflow_and_epochs_of_their_training(loaded: Store) -> None:
     in_workflow = values(
-        loaded, 'SELECT ?name WHERE { ?t provml:partOf [ provml:sourceId "wf-toy" ] ; rdfs:label ?name } ORDER BY ?name'
+        loaded,
+        'SELECT ?name WHERE { ?t a provml:TaskExecution ; provml:partOf [ provml:sourceId "wf-toy" ] ; rdfs:label ?name } ORDER BY ?name',
     )
     assert in_workflow == ["evaluate", "mult_two", "sum_one", "train"]
     epochs = loaded.query("""
@@ -216,10 +246,28 @@ def test_the_agent_and_the_workflow_arguments(loaded: Store) -> None:
     ) == [42]
 
 
-def test_a_model_flowcept_stored_becomes_a_model(run: Path, store: Store) -> None:
+def test_domain_concepts_in_custom_metadata_annotate_the_training_and_the_sub_workflow(
+    loaded: Store, messages: list[dict[str, Any]]
+) -> None:
+    assert task_named(messages, "train")["custom_metadata"] == {"domain_concepts": [GEO + "FaciesClassification"]}
+    assert annotated(loaded, "TrainingExecution", "WorkflowExecution") == [
+        ("TrainingExecution", "train", GEO + "FaciesClassification"),
+        ("WorkflowExecution", "survey-preparation", GEO + "SeismicSurvey"),  # one IRI, not a list
+    ]
+    assert values(
+        loaded, 'SELECT ?p WHERE { [] rdfs:label "survey-preparation" ; provml:partOf/provml:sourceId ?p }'
+    ) == ["wf-toy"]
+
+
+def test_a_model_and_a_dataset_flowcept_stored_keep_their_version_and_domain_concepts(run: Path, store: Store) -> None:
     [outcome] = load_paths(store, [run / "objects.jsonl"], format="flowcept")
     assert outcome.status == "loaded", outcome.error
     assert values(store, "SELECT ?v WHERE { [] a provml:Model ; rdfs:label 'model-1' ; provml:version ?v }") == ["1"]
+    assert annotated(store, "Model", "Dataset") == [
+        ("Dataset", "cube-1", GEO + "SeismicAmplitudeCube"),
+        ("Dataset", "cube-1", GEO + "SeismicSurvey"),
+        ("Model", "model-1", GEO + "FaciesMap"),
+    ]
 
 
 def test_a_database_dump_loads_like_the_buffer(
@@ -249,6 +297,16 @@ def without_workflow_id(text: str) -> str:
         (4, lambda text: text[: len(text) // 2], "not JSON"),  # mult_two, cut short
         (2, without_workflow_id, "workflow record: missing required field workflow_id"),  # the workflow's start
         (3, lambda text: json.dumps(json.loads(text) | {"started_at": [1]}), "task record"),  # sum_one
+        (
+            3,
+            lambda text: json.dumps(json.loads(text) | {"custom_metadata": {"domain_concepts": ["porosity"]}}),
+            "task message: custom_metadata.domain_concepts: 'porosity' is not an IRI",
+        ),
+        (
+            2,
+            lambda text: json.dumps(json.loads(text) | {"custom_metadata": {"domain_concepts": {"iri": GEO}}}),
+            "workflow message: custom_metadata.domain_concepts: expected an IRI or a list of IRIs",
+        ),
     ],
 )
 def test_a_malformed_message_names_its_line_and_stores_nothing(

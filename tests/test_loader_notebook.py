@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import answer
 
 from provml.cells import CellReader, FileUse, Fit
 from provml.errors import ProvmlWarning
@@ -37,6 +38,7 @@ SCORE = 'accuracy = accuracy_score(y, model.predict(X))\nprint(f"accuracy {accur
 # the cells of flow.ipynb, in document order; the model is saved by cell 4, which runs last
 FLOW = ["# A tree on a CSV", IMPORTS, READ, FEATURES, SAVE, FIT, SCORE, "print(accuracy)", "def broken(:\n    pass"]
 RUN_ORDER = [1, 2, 3, 5, 6, 4]  # cells 7 and 8 never run
+GEO = "https://geo.example/"  # the user's domain ontology
 
 
 def new_notebook(sources: list[str]) -> nbformat.NotebookNode:
@@ -62,10 +64,16 @@ def execute(notebook: nbformat.NotebookNode, directory: Path, order: list[int]) 
 
 @pytest.fixture(scope="session")
 def flow(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """flow.ipynb, run out of document order by a real kernel, and saved with its outputs and timings."""
+    """flow.ipynb, run out of document order by a real kernel, and saved with its outputs and timings; its
+    metadata and that of the fitting cell name domain concepts of the run, of the cell and of the CSV file."""
     directory = tmp_path_factory.mktemp("flow")
     (directory / "data.csv").write_text(CSV)
     notebook = new_notebook(FLOW)
+    notebook.metadata["provml"] = {
+        "domain_concepts": [GEO + "FaciesClassification"],
+        "data_concepts": {"data.csv": [GEO + "WellLog"]},
+    }
+    notebook.cells[5].metadata["provml"] = {"domain_concepts": GEO + "Lithology"}  # one IRI
     execute(notebook, directory, RUN_ORDER)
     path = directory / "flow.ipynb"
     nbformat.write(notebook, path)
@@ -147,6 +155,50 @@ def test_the_fitted_model_has_its_algorithm_and_parameters(flow_store: Store) ->
                   provml:hasHyperparameterSetting [ rdfs:label "max_depth" ; provml:value ?depth ] }"""
     rows = values(flow_store, query)
     assert rows == ["DecisionTreeClassifier", "sklearn.tree.DecisionTreeClassifier", 2]
+
+
+def test_provml_metadata_annotates_the_run_a_cell_and_the_file_the_cells_read(flow_store: Store) -> None:
+    query = "SELECT ?name ?concept WHERE { ?node provml:domainConcept ?concept ; rdfs:label ?name } ORDER BY ?name"
+    assert values(flow_store, query) == [
+        "data.csv", GEO + "WellLog", "flow", GEO + "FaciesClassification", "flow/cell-5", GEO + "Lithology",
+    ]  # fmt: skip
+
+
+def test_the_models_trained_on_the_annotated_file_are_found_by_its_concept(flow_store: Store) -> None:
+    assert answer(flow_store, "models-by-domain-concept", concept=GEO + "WellLog") == [
+        ("model", "data.csv", GEO + "WellLog", None),  # the fitted model, then the file it was saved to
+        ("model.joblib", "data.csv", GEO + "WellLog", None),
+    ]
+    assert answer(flow_store, "models-by-domain-concept", concept=GEO + "FaciesClassification") == []  # not data
+
+
+def test_data_concepts_name_a_file_by_the_path_the_code_writes_or_by_its_name(tmp_path: Path, store: Store) -> None:
+    (tmp_path / "inputs").mkdir()
+    for path in ("inputs/wells.csv", "inputs/cores.csv", "logs.csv"):
+        (tmp_path / path).write_text(f"depth,{Path(path).stem}\n1,2\n")  # three contents: three datasets
+    notebook = new_notebook(
+        [
+            "import pandas as pd",
+            'wells = pd.read_csv("inputs/wells.csv")',
+            'cores = pd.read_csv("inputs/cores.csv")',
+            'logs = pd.read_csv("logs.csv")',
+        ]
+    )
+    notebook.metadata["provml"] = {
+        "data_concepts": {"wells.csv": [GEO + "WellLog"], "inputs/cores.csv": [GEO + "Core"]}
+    }
+    notebook.cells[1].metadata["provml"] = {  # for the files this cell reads only
+        "data_concepts": {"inputs/wells.csv": [GEO + "Porosity"], "logs.csv": [GEO + "GammaRay"]}
+    }
+    execute(notebook, tmp_path, [0, 1, 2, 3])
+    nbformat.write(notebook, tmp_path / "wells.ipynb")
+    (outcome,) = load_paths(store, [tmp_path / "wells.ipynb"])
+    assert outcome.status == "loaded", outcome.error
+    query = """SELECT ?name ?concept WHERE {
+        ?file a provml:Dataset ; rdfs:label ?name OPTIONAL { ?file provml:domainConcept ?concept } } ORDER BY ?name ?concept"""
+    assert values(store, query) == [
+        "cores.csv", GEO + "Core", "logs.csv", None, "wells.csv", GEO + "Porosity", "wells.csv", GEO + "WellLog",
+    ]  # fmt: skip
 
 
 def test_a_cell_that_never_ran_is_read_in_order_and_one_that_is_not_python_is_kept_without_variables(
@@ -238,6 +290,17 @@ def broken_timing(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
+def provml_metadata(value: object, cell: int | None = None) -> Callable[[Path], None]:
+    """Write a notebook whose metadata, or that of cell ``cell``, has this ``provml`` key."""
+
+    def write(path: Path) -> None:
+        notebook = new_notebook(["x = 1", "y = x + 1"])
+        (notebook if cell is None else notebook.cells[cell]).metadata["provml"] = value
+        nbformat.write(notebook, path)
+
+    return write
+
+
 def missing_execution_count(index: int) -> Callable[[Path], None]:
     def write(path: Path) -> None:
         notebook = json.loads(nbformat.writes(new_notebook([f"x{n} = {n}" for n in range(max(index + 1, 2))])))
@@ -256,6 +319,26 @@ def missing_execution_count(index: int) -> Callable[[Path], None]:
         (missing_execution_count(1), "bad.ipynb:cell 1", "'execution_count' is a required property"),
         (missing_execution_count(300), "bad.ipynb:cell 300", "'execution_count' is a required property"),
         (broken_timing, "bad.ipynb:cell 2", "invalid time 'yesterday'"),
+        (
+            provml_metadata({"domain_concepts": ["porosity"]}),
+            "bad.ipynb:metadata",
+            "provml.domain_concepts: 'porosity' is not an IRI",
+        ),
+        (
+            provml_metadata({"data_concepts": [GEO + "WellLog"]}, cell=1),
+            "bad.ipynb:cell 1",
+            "provml.data_concepts: expected an object of file: IRIs",
+        ),
+        (
+            provml_metadata({"data_concepts": {"wells.csv": 7}}, cell=0),
+            "bad.ipynb:cell 0",
+            "provml.data_concepts['wells.csv']: expected an IRI or a list of IRIs, got 7",
+        ),
+        (
+            provml_metadata({"concepts": [GEO + "WellLog"]}, cell=0),
+            "bad.ipynb:cell 0",
+            "provml: unknown key 'concepts'",
+        ),
     ],
     ids=[
         "not-json",
@@ -264,6 +347,10 @@ def missing_execution_count(index: int) -> Callable[[Path], None]:
         "bad-cell",
         "bad-cell-in-a-later-batch",
         "bad-time-after-good-cells",
+        "notebook-concept-not-an-iri",
+        "cell-data-concepts-not-an-object",
+        "cell-data-concept-not-a-list",
+        "cell-unknown-provml-key",
     ],
 )
 def test_a_malformed_notebook_names_its_file_and_cell_and_stores_nothing(

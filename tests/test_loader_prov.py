@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 prov = pytest.importorskip("prov", minversion="3.2.3", reason="the prov loader needs the prov package")
 examples = pytest.importorskip("prov.tests.examples", reason="the prov wheel ships its example documents")
+from prov.identifier import Identifier  # noqa: E402
 from prov.model import ProvDocument  # noqa: E402
 
 from provml import loaders  # noqa: E402
@@ -43,6 +44,7 @@ EXAMPLES = dict(examples.tests)
 SYNTAXES = {"json": ".json", "xml": ".provx", "provn": ".provn"}
 PROV_TESTS = Path(prov.__file__).parent / "tests"
 EX = "https://lab.example/"
+GEO = "https://geo.example/"  # the user's domain ontology
 
 
 @pytest.fixture(scope="session")
@@ -244,6 +246,67 @@ def test_typing_rules_follow_the_ontology() -> None:
     assert all(below(target, mls) for mls, target in MLS_CLASSES.items())
     classes = {str(c) for c in ontology.subjects(rdflib.RDF.type, rdflib.OWL.Class) if str(c).startswith(PROVML_NS)}
     assert classes - set(PARENT) == {PROVML_NS + "Dump"}  # every class but the store's own has a rule
+
+
+# -- domain concepts ---------------------------------------------------------------------------
+
+
+def annotated_document() -> ProvDocument:
+    """A training on well logs, said to be about concepts of a geology ontology in the vocabularies people use."""
+    document = ProvDocument()
+    ex, geo = document.add_namespace("ex", EX), document.add_namespace("geo", GEO)
+    document.add_namespace("dcterms", "http://purl.org/dc/terms/")
+    document.add_namespace("dcat", "http://www.w3.org/ns/dcat#")
+    document.add_namespace("schema", "https://schema.org/")
+    document.add_namespace("oldschema", "http://schema.org/")
+    document.add_namespace("provml", PROVML_NS)
+    wells = document.entity(
+        ex["wells"],
+        {
+            "dcterms:subject": geo["WellLog"],  # a qualified name
+            "schema:about": Identifier(GEO + "Porosity"),  # an xsd:anyURI
+            "dcat:theme": "geo:Lithology",  # a string that is a qualified name of a declared prefix
+            "ex:topic": geo["Basin"],  # not a property that says what a thing is about
+        },
+    )
+    run = document.activity(
+        ex["train"],
+        other_attributes={"provml:domainConcept": GEO + "FaciesClassification", "oldschema:about": "urn:geo:Facies"},
+    )
+    document.used(run, wells)
+    document.entity(ex["notes"], {"dcterms:subject": "porosity", "dcat:theme": "zz:Porosity"})  # not IRIs
+    return document
+
+
+@pytest.mark.parametrize("syntax", SYNTAXES)
+def test_what_an_element_is_about_becomes_its_domain_concepts(syntax: str, tmp_path: Path) -> None:
+    path = tmp_path / f"annotated{SYNTAXES[syntax]}"
+    path.write_text(annotated_document().serialize(format=syntax), encoding="utf-8")
+    with pytest.warns(ProvmlWarning) as caught:
+        store, _ = load_one(tmp_path, path)
+    assert [str(w.message) for w in caught if "domain concepts" in str(w.message)] == [
+        f"{path}: values of dcterms:subject, schema:about, dcat:theme or provml:domainConcept that are not IRIs "
+        "were kept as they are, not read as domain concepts"
+    ]  # once for the two values of ex:notes
+    assert values(
+        store, "SELECT ?node ?concept (isIRI(?concept) AS ?iri) WHERE { ?node provml:domainConcept ?concept }"
+    ) == {
+        (EX + "wells", GEO + "WellLog", True),
+        (EX + "wells", GEO + "Porosity", True),
+        (EX + "wells", GEO + "Lithology", True),
+        (EX + "train", GEO + "FaciesClassification", True),  # the attribute itself, as an IRI
+        (EX + "train", "urn:geo:Facies", True),
+    }
+    kept = f"SELECT ?p ?o (isIRI(?o) AS ?iri) WHERE {{ ?node ?p ?o FILTER(?node IN (<{EX}wells>, <{EX}train>, <{EX}notes>) && ?p NOT IN (rdf:type, provml:domainConcept, prov:used)) }}"
+    assert values(store, kept) == {
+        ("http://purl.org/dc/terms/subject", GEO + "WellLog", True),
+        ("https://schema.org/about", GEO + "Porosity", False),  # an xsd:anyURI literal, as before
+        ("http://www.w3.org/ns/dcat#theme", "geo:Lithology", False),
+        (EX + "topic", GEO + "Basin", True),
+        ("http://schema.org/about", "urn:geo:Facies", False),
+        ("http://purl.org/dc/terms/subject", "porosity", False),
+        ("http://www.w3.org/ns/dcat#theme", "zz:Porosity", False),
+    }
 
 
 # -- the ML Schema namespace -------------------------------------------------------------------
