@@ -1,8 +1,11 @@
 """Run every provml benchmark and write the report (docs/BENCHMARKS.md by default).
 
-    python benchmarks/run.py            # 1M triples, 3 repeats (~90 min on 2 cores, most of it pySHACL)
+    python benchmarks/run.py            # 1M triples, 3 repeats (~110 min on 2 cores, most of it pySHACL and owlrl)
     python benchmarks/run.py --quick    # 100k triples, 2 repeats: a smoke test for CI
     python benchmarks/run.py --only validation   # measure one group again, keep the report's others
+
+Groups (``--only``): ``loads`` (sections 1 to 5), ``capture`` (6), ``validation`` (7), ``queries`` (8),
+``endpoint`` (9) and ``entailment`` (10: provml's entailment graph against owlrl, and after a load).
 
 Load samples each run in a fresh interpreter (``_worker.py``), methods interleaved round-robin;
 tables report medians, the raw samples and ratios of medians taken in the same run.
@@ -32,6 +35,7 @@ import canned_queries
 import capture
 import data
 import endpoint
+import entailment
 import loader_inputs
 import validation
 from _worker import QUERY_BUDGET_S, QUERY_SAMPLES, QUERY_WARMUPS
@@ -49,8 +53,10 @@ BAR_VALIDATION_RATIO = 10.0  # pySHACL's validation time over the fast engine's,
 BAR_QUERY_MS = 100.0  # every canned query's p50 on the provml store
 VALIDATION_BUDGET_S = 600.0  # a validation sample is killed after this (--validation-budget)...
 QUICK_VALIDATION_BUDGET_S = 15.0  # ...and with --quick
-# what --only chooses from: loads = sections 1 to 5, endpoint = section 9
-GROUPS = ("loads", "capture", "validation", "queries", "endpoint")
+BAR_INCREMENTAL_RATIO = 10.0  # the whole entailment's time over the incremental one's after a one-run load
+BAR_OWLRL_RATIO = 5.0  # owlrl's closure time over provml's whole entailment, same triples
+# what --only chooses from: loads = sections 1 to 5, then one section each, in order
+GROUPS = ("loads", "capture", "validation", "queries", "endpoint", "entailment")
 NAIVE, SINGLE = "naive per-dump", "single default graph"
 
 
@@ -524,19 +530,153 @@ def queries_section(
     return [*lines, "", bar.line(), ""], bar
 
 
+def entailment_section(result: entailment.Result) -> tuple[list[str], list[Bar]]:
+    """The entailment tables: provml's whole entailment against owlrl's closure, then after a one-run load; bars:
+    the whole entailment's time over the incremental one's, and owlrl's time over provml's."""
+    prepared, provml, owlrl = result.prepared, result.provml, result.owlrl
+    size = size_label(prepared.lifecycle_quads)
+    lines = [
+        f"## 10. Entailment ({prepared.lifecycle_quads:,} quads and the linked ontologies)",
+        "",
+        f"Data: `provml.demo.write_lifecycle(runs={prepared.runs}, epochs={data.EPOCHS}, seed={data.SEED})` (a tenth"
+        " of `--size`), loaded",
+        f"into an on-disk store without validation ({prepared.lifecycle_quads:,} quads), then `provml.demo.link_demo`:"
+        " PROV-O, ML Schema,",
+        "PROV-ML, the PROV-O / ML Schema alignment and the demo's geology ontology"
+        f" ({prepared.ontology_triples:,} triples). Both engines",
+        f"start from the same {prepared.asserted_triples:,} distinct triples: those of every graph of the store but the"
+        " entailment graph",
+        "(the catalog's too). One fresh subprocess per sample, engines interleaved, provml's samples each on a fresh",
+        "copy of the store; time measured around the entailment only.",
+        "",
+        "- `provml`: `provml.entailment.refresh(store)`: RDFS and a subset of OWL 2 RL as SPARQL CONSTRUCT rules",
+        "  run by Oxigraph, semi-naive, into `urn:provml:graph/entailed`, where it writes only triples that no",
+        "  graph holds;",
+        "- `owlrl`: `owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)` (owlrl "
+        f"{version('owlrl')}, default options) on",
+        "  an in-memory rdflib `Graph` of the same triples (an N-Triples export of the store, read before the clock",
+        f"  starts); stopped after {result.budget:g} s.",
+        "",
+        "owlrl applies the whole OWL 2 RL rule set, its rules without premises too (`cls-thing`, `prp-ap`,",
+        "`dt-type1`...; with its default options, no further axiomatic triples); provml applies the subset that",
+        "`docs/linking.md` lists. So the counts of triples derived differ: owlrl also makes every resource",
+        "`owl:sameAs` itself and each class and property a sub-class or sub-property and an equivalent of itself,",
+        "types individuals `owl:Thing` and literals by their datatype, types resources with the (blank-node)",
+        "classes of restrictions and unions, and passes domains and ranges along the hierarchies; provml derives",
+        "none of these. What provml derives should all be in owlrl's closure.",
+        "",
+        "| engine | median s | triples derived | vs provml | median peak RSS MB | samples s |",
+        "|---|---|---|---|---|---|",
+        f"| provml refresh | {provml.median_s:.2f} | {prepared.entailed_triples:,} | 1.0x | {provml.median_rss:.0f} "
+        f"| {samples(provml.seconds, 2)} |",
+    ]
+    if owlrl.finished:
+        ratio = owlrl.median_s / provml.median_s
+        lines.append(
+            f"| owlrl expand | {owlrl.median_s:.2f} | {owlrl.answers[0]['derived']:,} | {ratio:.1f}x "
+            f"| {owlrl.median_rss:.0f} | {samples(owlrl.seconds, 2)} |"
+        )
+    else:
+        floor = min([*owlrl.seconds, result.budget])  # every owlrl sample took at least this long
+        ratio = floor / provml.median_s
+        lines.append(f"| owlrl expand | > {floor:.0f} ({owlrl.stopped}) | | > {ratio:.0f}x | | |")
+    lines += ["", *_subset_lines(owlrl), *_load_lines(result.loads)]
+    whole = statistics.median(load["whole_s"] for load in result.loads)
+    incremental = statistics.median(load["incremental_s"] for load in result.loads)
+    same = all(load["same_graph"] for load in result.loads)
+    subset = None if not owlrl.answers else not any(answer["missing"] for answer in owlrl.answers)
+    owlrl_ratio = f"{ratio:.1f}x" if owlrl.finished else f"> {ratio:.0f}x (owlrl stopped after {result.budget:g} s)"
+    bars = [
+        Bar(
+            f"incremental entailment after a one-run load at least {BAR_INCREMENTAL_RATIO:g}x faster than computing"
+            " it whole",
+            f"{whole / incremental:.1f}x ({incremental:.2f} vs {whole:.2f} s at {size})"
+            + ("" if same else ", but the two ways give different graphs"),
+            whole / incremental >= BAR_INCREMENTAL_RATIO and same,
+        ),
+        Bar(
+            f"provml's whole entailment at least {BAR_OWLRL_RATIO:g}x faster than owlrl's closure",
+            f"{owlrl_ratio} at {size}" + ("" if subset is not False else ", but provml derives triples owlrl does not"),
+            ratio >= BAR_OWLRL_RATIO and subset is not False,
+        ),
+    ]
+    return [*lines, *(bar.line() for bar in bars), ""], bars
+
+
+_ZERO = "literal '0.0' does not match its datatype (http://www.w3.org/2001/XMLSchema#double)"  # owlrl 7.6
+
+
+def _subset_lines(owlrl: validation.Samples) -> list[str]:
+    """Whether every triple provml derived (blank nodes left out) is in owlrl's closure, with examples if not."""
+    if not owlrl.answers:
+        return ["Whether owlrl's closure holds what provml derives: not checked, owlrl did not finish.", ""]
+    first = owlrl.answers[0]
+    derived = (
+        f"Of owlrl's {first['derived']:,} triples, {first['same_as_itself']:,} say a resource is `owl:sameAs` itself"
+    )
+    if first["errors"]:
+        verb = "reports" if first["errors"] == 1 else "report"
+        derived += f'; {first["errors"]} {verb} an error, such as "{first["error"]}"'
+        if _ZERO in first["error"]:
+            derived += " (owlrl's check of `xsd:double` refuses zero: `DatatypeHandling._strToDouble`)"
+    lines = [
+        derived + ".",
+        f"Every triple provml derived, blank nodes left out ({first['compared']:,}), is in owlrl's closure: "
+        + ("**yes**." if not first["missing"] else f"**no**, {first['missing']:,} are not, such as:"),
+        "",
+    ]
+    return [*lines, "```", *first["examples"], "```", ""] if first["missing"] else lines
+
+
+def _load_lines(loads: list[dict[str, Any]]) -> list[str]:
+    """The table of a one-run load, the entailment it adds and the whole entailment after it."""
+    steps = {  # step -> its keys in the answers: seconds, triples
+        "load one more run (no validation, no entailment)": ("load_s", "load_triples"),
+        "incremental entailment: `refresh_if_kept(store, [result])`": ("incremental_s", "incremental_triples"),
+        "whole entailment: `refresh(store)`": ("whole_s", "whole_triples"),
+    }
+    median = {key: statistics.median(load[key] for load in loads) for key, _ in steps.values()}
+    lines = [
+        "### After a load",
+        "",
+        f"Each sample on a fresh copy of the linked store: a load of one more training run (`{entailment.RUN_FILE}`",
+        "with its task and model ids changed) as `provml load --no-validate` loads it, without its entailment step",
+        "(`Store.load_many` of the loader's dump); then `refresh_if_kept(store, [result])`, which derives what the",
+        "new dump adds (`extend`: `full` is False, asserted); then `refresh(store)`, the entailment graph of the",
+        "same store computed whole.",
+        "",
+        "| step | median s | triples | samples s |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {step} | {median[seconds]:.2f} | {loads[0][triples]:,} | {samples([load[seconds] for load in loads], 2)} |"
+        for step, (seconds, triples) in steps.items()
+    ]
+    same = "yes" if all(load["same_graph"] for load in loads) else "**no**"
+    return [
+        *lines,
+        "",
+        f"Ratios of medians: whole / incremental = **{median['whole_s'] / median['incremental_s']:.1f}x**;"
+        f" incremental / load = **{median['incremental_s'] / median['load_s']:.1f}x**. Both ways give the same"
+        f" entailment graph: {same}.",
+        "",
+    ]
+
+
 REPRODUCE = """## How to reproduce
 
 ```
 pip install -e '.[test,bench]'   # provml, numpy (training loop), mlflow, and the tools that make loader inputs
-python benchmarks/run.py    # full run: 1M triples, 3 repeats, ~90 min on 2 cores; writes docs/BENCHMARKS.md
+python benchmarks/run.py    # full run: 1M triples, 3 repeats, ~110 min on 2 cores; writes docs/BENCHMARKS.md
 python benchmarks/run.py --quick --output /tmp/bench.md   # 100k triples, 2 repeats (CI: --repeat 1 --size 30000)
 ```
 
 Options: `--size N` (target triples), `--repeat N`, `--skip-rdflib`, `--work DIR` (data and stores,
 default `benchmarks/work/`, git-ignored), `--output PATH`, `--only GROUP...` (some of `loads`: sections 1-5,
 `capture`, `validation`, `queries`, `endpoint`: section 9, at a tenth of `--size`, a hundredth with `--quick`;
-the report's other groups are kept as they were, each naming the command and commit that measured it),
-`--validation-budget S` (seconds a validation sample may take). A loader whose input maker cannot run (its
+`entailment`: section 10, at a tenth of `--size`; the report's other groups are kept as they were, each
+naming the command and commit that measured it), `--validation-budget S` (seconds a validation sample may
+take), `--owlrl-budget S` (seconds owlrl's closure may take). A loader whose input maker cannot run (its
 tool is not installed) is left out of section 5, with a message. Absolute numbers depend on the machine and
 on what else runs on it; compare the ratios, which are taken within one run.
 """
@@ -553,15 +693,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--skip-rdflib", action="store_true", help="leave out rdflib (~60 s a sample at 1M)")
     parser.add_argument("--work", type=Path, default=HERE / "work", help="directory for data and stores")
     parser.add_argument("--output", type=Path, default=HERE.parent / "docs" / "BENCHMARKS.md", help="report")
-    parser.add_argument("--only", nargs="+", choices=GROUPS, default=GROUPS, help="run only these groups of sections")
+    groups = "loads: sections 1-5, capture: 6, validation: 7, queries: 8, endpoint: 9, entailment: 10"
+    parser.add_argument("--only", nargs="+", choices=GROUPS, default=GROUPS, help=f"run only these groups ({groups})")
     budgets = f"default {VALIDATION_BUDGET_S:g}, {QUICK_VALIDATION_BUDGET_S:g} with --quick"
     parser.add_argument("--validation-budget", type=float, help=f"seconds a validation sample may take ({budgets})")
+    owlrl = f"default {entailment.BUDGET_S:g}, {entailment.QUICK_BUDGET_S:g} with --quick"
+    parser.add_argument("--owlrl-budget", type=float, help=f"seconds an owlrl closure may take ({owlrl})")
     args = parser.parse_args(argv)
     args.size = args.size or (100_000 if args.quick else 1_000_000)
     args.repeat = args.repeat or (2 if args.quick else 3)
     args.validation_budget = args.validation_budget or (
         QUICK_VALIDATION_BUDGET_S if args.quick else VALIDATION_BUDGET_S
     )
+    args.owlrl_budget = args.owlrl_budget or (entailment.QUICK_BUDGET_S if args.quick else entailment.BUDGET_S)
     if args.size < 1000 or args.repeat < 1:
         parser.error("--size must be at least 1000 and --repeat at least 1")
     return args
@@ -687,6 +831,12 @@ def measure_endpoint(args: argparse.Namespace, work: Path) -> tuple[list[str], l
     return [*lines, *(bar.line() for bar in bars), ""], bars
 
 
+def measure_entailment(args: argparse.Namespace, work: Path) -> tuple[list[str], list[Bar]]:
+    """Measure section 10: provml's entailment computed whole against owlrl's closure, and after a one-run load."""
+    result = entailment.measure(work, args.size, args.repeat, args.owlrl_budget, worker, log)
+    return entailment_section(result)
+
+
 def commit() -> str:
     """The checked-out commit, marked when the working tree has changes."""
     git = ["git", "-C", str(HERE)]
@@ -737,6 +887,8 @@ def main(argv: list[str]) -> None:
         measured["queries"] = (lines, [bar])
     if "endpoint" in args.only:
         measured["endpoint"] = measure_endpoint(args, work)
+    if "entailment" in args.only:
+        measured["entailment"] = measure_entailment(args, work)
     minutes = (time.perf_counter() - started) / 60
     command = shlex.join(["python", os.path.relpath(sys.argv[0]), *argv])
     loads = [" / ".join(f"{x:.2f}" for x in averages) for averages in (load_before, os.getloadavg())]
