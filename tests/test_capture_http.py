@@ -119,7 +119,7 @@ WORKER = textwrap.dedent(
 
 @pytest.mark.slow
 def test_eight_processes_sending_at_once_lose_nothing(server: Server, tmp_path: Path) -> None:
-    script, steps = tmp_path / "worker.py", 3000
+    script, steps = tmp_path / "worker.py", 1500  # two batches of the transport (1000 events) each, at least
     script.write_text(WORKER)
     env = {
         **os.environ,
