@@ -266,7 +266,7 @@ def entail_load_sample(store: str, run_file: str) -> dict[str, Any]:
         )
         loaded_at = time.perf_counter()
         assert isinstance(loaded, LoadResult), loaded
-        incremental = refresh_if_kept(opened, [loaded])
+        incremental = refresh_if_kept(opened)
         extended_at = time.perf_counter()
         assert incremental is not None and incremental.full is False, incremental
         extended = entailed_graph()

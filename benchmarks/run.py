@@ -632,7 +632,7 @@ def _load_lines(loads: list[dict[str, Any]]) -> list[str]:
     """The table of a one-run load, the entailment it adds and the whole entailment after it."""
     steps = {  # step -> its keys in the answers: seconds, triples
         "load one more run (no validation, no entailment)": ("load_s", "load_triples"),
-        "incremental entailment: `refresh_if_kept(store, [result])`": ("incremental_s", "incremental_triples"),
+        "incremental entailment: `refresh_if_kept(store)`": ("incremental_s", "incremental_triples"),
         "whole entailment: `refresh(store)`": ("whole_s", "whole_triples"),
     }
     median = {key: statistics.median(load[key] for load in loads) for key, _ in steps.values()}
@@ -641,7 +641,7 @@ def _load_lines(loads: list[dict[str, Any]]) -> list[str]:
         "",
         f"Each sample on a fresh copy of the linked store: a load of one more training run (`{entailment.RUN_FILE}`",
         "with its task and model ids changed) as `provml load --no-validate` loads it, without its entailment step",
-        "(`Store.load_many` of the loader's dump); then `refresh_if_kept(store, [result])`, which derives what the",
+        "(`Store.load_many` of the loader's dump); then `refresh_if_kept(store)`, which derives what the",
         "new dump adds (`extend`: `full` is False, asserted); then `refresh(store)`, the entailment graph of the",
         "same store computed whole.",
         "",

@@ -181,7 +181,7 @@ def _load(
     if isinstance(result, ProvmlError):
         reader.dead_letter(entries, result)
         return BatchOutcome(first, last, len(entries), error=result)
-    refresh_if_kept(store, [result])  # what the linked ontologies entail of the batch
+    refresh_if_kept(store)  # what the linked ontologies entail of the batch
     reader.ack(entries)
     return BatchOutcome(first, last, len(entries), result=result)
 

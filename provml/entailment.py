@@ -5,11 +5,16 @@ provml's instances, and a query in PROV terms should find plain ML Schema data. 
 SPARQL updates, round after round until a round derives nothing new, and write into one named graph
 (:attr:`provml.ids.IriMinter.entailed_graph`) only the triples that no graph holds yet. Queries see it in
 the union default graph like any graph; ``Store.query(..., entailed=False)`` (``provml query --asserted``)
-leaves it out. :func:`refresh` computes it again from scratch: after each link, and after each load
-(``provml load``, ``provml consume``, ``POST /ingest``) into a store that has one (:func:`refresh_if_kept`).
-A load that adds dumps and replaces none is followed by :func:`extend` instead, which derives only what the
-new dumps entail: their graphs, the catalog and the shared graph hold the first round's new triples. When the new dumps
-state schema (a sub-class, a domain...), or the schema rules derive something new, it computes it all again.
+leaves it out.
+
+It follows the changes of the store through marks the store writes in its catalog, in the transaction of
+the change (``provml:awaitsEntailment``): a dump added or replaced, a dump removed. :func:`refresh_if_kept`
+reads them, after each load (``provml load``, ``provml consume``, ``POST /ingest``) and drop: when every
+mark is of a dump added, :func:`extend` derives only what the new dumps entail (their graphs, the catalog
+and the shared graph hold the first round's new triples); otherwise, and when the new dumps state schema
+(a sub-class, a domain...) or the schema rules derive something new, :func:`refresh` computes it all again,
+as after each link and each write of the server that is not a load. A process killed before it brought the
+entailment graph up to date leaves the marks for the next one.
 
 The rules, by their OWL 2 RL names (``x``, ``y`` individuals; ``c``, ``d`` classes; ``p``, ``q`` properties):
 
@@ -32,10 +37,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from provml.store import LoadResult, Store
+from provml.store import ADDED, Store
+from provml.vocab import PROVML
 
 _SKOS = "http://www.w3.org/2004/02/skos/core#"
 MAX_ROUNDS = 64  # a round derives at least one triple, and each hierarchy level takes about one round
@@ -110,9 +116,11 @@ class Entailment:
 def refresh(store: Store) -> Entailment:
     """Compute the entailment graph of ``store`` again, from the graphs it holds now."""
     started, graph = time.perf_counter(), store.ids.entailed_graph
-    store.update(f"DROP SILENT GRAPH <{graph}>")
+    mark = f'<{graph}> <{PROVML.awaitsEntailment}> "{_WHOLE}"'  # a refresh cut short is done again by the next
+    store.update(f"INSERT DATA {{ GRAPH <{store.ids.catalog_graph}> {{ {mark} }} }} ; DROP SILENT GRAPH <{graph}>")
     triples, rounds = _schema_rounds(store)
     derived, rounds = _instance_rounds(store, r"\1 .", rounds)  # the first round follows every triple
+    _clear_marks(store)
     return Entailment(graph, triples + derived, rounds, time.perf_counter() - started)
 
 
@@ -163,27 +171,42 @@ def _construct(derived: str, where: str) -> str:
     return f"PREFIX skos: <{_SKOS}>\nCONSTRUCT {{ {derived} }} WHERE {{ {where} FILTER NOT EXISTS {{ {derived} }} }}"
 
 
-def refresh_if_kept(store: Store, loaded: Iterable[LoadResult] | None = None) -> Entailment | None:
+def refresh_if_kept(store: Store, *, whole: bool = False) -> Entailment | None:
     """Bring the entailment graph up to date if ``store`` keeps one (an ontology was linked); else None.
 
-    With ``loaded``, the results of the loads that are the only change since it was last brought up to date,
-    only what they add is derived (:func:`extend`), unless one replaced a dump; without, it is all computed
-    again (:func:`refresh`): after a drop, or a write of any graph.
+    When every change marked since it was last brought up to date is a dump added, only what they add is
+    derived (:func:`extend`); otherwise, or with ``whole`` (after a write the store does not mark: a SPARQL
+    update, a Graph Store write), it is all computed again (:func:`refresh`).
     """
     if not store.has_graph(store.ids.entailed_graph):
         return None
-    if loaded is None:
+    marks = _marks(store)
+    if whole or any(why != ADDED for why in marks.values()):
         return refresh(store)
-    changed = [result for result in loaded if not result.skipped]
-    if any(result.replaced for result in changed):
-        return refresh(store)
-    graphs = {graph for result in changed for graph in (result.graph, *_named_graphs(store, result.graph))}
-    if changed:  # the catalog describes the new dumps; the shared graph may have grown
-        graphs |= {
-            store.ids.catalog_graph,
-            *([store.ids.shared_graph] if any(r.shared_triples for r in changed) else []),
-        }
-    return extend(store, sorted(graphs))
+    graphs = {graph for dump in marks for graph in (dump, *_named_graphs(store, dump))}
+    if marks:  # the catalog describes the new dumps; the shared graph may have grown
+        graphs |= {store.ids.catalog_graph, store.ids.shared_graph}
+    entailment = extend(store, sorted(graphs))
+    if entailment.full is False:  # a refresh clears the marks itself
+        _clear_marks(store)
+    return entailment
+
+
+_WHOLE = "whole"  # the mark of a refresh under way
+
+
+def _marks(store: Store) -> dict[str, str]:
+    """The changes the entailment graph does not hold yet: the marked node (a dump, or the entailment graph)
+    and why (:data:`provml.store.ADDED`...)."""
+    return {node.value: why.value for node, why in store.query(f"SELECT ?node ?why WHERE {{ {_marked(store)} }}")}
+
+
+def _clear_marks(store: Store) -> None:
+    store.update(f"DELETE WHERE {{ {_marked(store)} }}")
+
+
+def _marked(store: Store) -> str:
+    return f"GRAPH <{store.ids.catalog_graph}> {{ ?node <{PROVML.awaitsEntailment}> ?why }}"
 
 
 def _named_graphs(store: Store, dump: str) -> tuple[str, ...]:

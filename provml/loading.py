@@ -140,7 +140,7 @@ def load_sources(
             outcome.error = result
         else:
             outcome.result = result
-    refresh_if_kept(store, [o.result for o in outcomes.values() if o.result is not None])  # what the new dumps entail
+    refresh_if_kept(store)  # what the linked ontologies entail of the new dumps
     return list(outcomes.values())
 
 

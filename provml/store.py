@@ -73,6 +73,8 @@ RDF_FORMATS = {
 }
 RdfInput = tuple[str, bytes, str]  # an RDF document: its name (for errors), its content and its format
 _LOADING, _COMPLETE = "loading", "complete"
+# why the entailment graph awaits an update (provml:awaitsEntailment): a dump was added, replaced, removed
+ADDED, REPLACED, REMOVED = "added", "replaced", "removed"
 _MEMBER = "urn:provml:member"  # a filter function: is the term in a set?
 _REPORT_BYTES = 1 << 20  # bytes read between two progress reports
 _PARSER_POSITION = re.compile(r"^Parser error (?:at|between) line [^:]*: ")  # the line is said apart
@@ -418,6 +420,7 @@ class Store:
         """Swap loaded graphs in and add their shared quads and catalog entries, in one transaction."""
         cat = self.ids.catalog_graph
         steps, data = [], []
+        kept = self._store.contains_named_graph(ox.NamedNode(self.ids.entailed_graph))
         for load in loads:
             graph = load.dump.graph
             steps += [f"DELETE WHERE {{ GRAPH <{cat}> {{ <{target}> ?p ?o }} }}" for target in load.targets()]
@@ -434,6 +437,9 @@ class Store:
             steps.append(f"DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}")
             entry = self._catalog_entry(load, load.triples(counts))
             entry += [(f"<{graph}>", f"<{PROVML.hasGraph}>", f"<{name}>", f"<{cat}>") for name in load.members]
+            if kept:  # for provml.entailment: what the dump entails is not derived yet
+                why = rdf.string(REPLACED if load.replacing else ADDED)
+                entry.append((f"<{graph}>", f"<{PROVML.awaitsEntailment}>", why, f"<{cat}>"))
             data += [f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in (*load.shared, *entry)]
         steps.append(f"INSERT DATA {{\n{''.join(data)}}}")
         self._store.update(" ;\n".join(steps))
@@ -556,9 +562,13 @@ class Store:
         info = self.dump(graph)
         if info is None:
             raise StoreError(f"no such dump graph: {graph} (see `provml graphs`)")
-        cat = self.ids.catalog_graph
+        cat, entailed = self.ids.catalog_graph, self.ids.entailed_graph
         drops = "".join(f"DROP SILENT GRAPH <{name}> ; " for name in (graph, *info.graphs))
-        self._store.update(f"{drops}DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}")
+        mark = f'INSERT DATA {{ GRAPH <{cat}> {{ <{entailed}> <{PROVML.awaitsEntailment}> "{REMOVED}" }} }}'
+        kept = self._store.contains_named_graph(ox.NamedNode(entailed))
+        self._store.update(
+            f"{drops}DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}{' ; ' + mark if kept else ''}"
+        )
         return info
 
     # -- graphs, one at a time (the Graph Store Protocol) -------------------------------

@@ -168,6 +168,7 @@ class PROVML(_Namespace):
     loader: str
     tripleCount: str
     loadState: str
+    awaitsEntailment: str
     violationCount: str
     warningCount: str
     validationReport: str

@@ -87,7 +87,8 @@ async def ingest(request: Request) -> JSONResponse:
                 graph = f"{context.store.ids.base}graph/ingest/{segment(stream)}/{segment(batch)}"
                 content = loader.read(path, context.store.ids, graph)
                 dump = Dump(graph, content, f"ingest:{stream}/{batch}", loader.name, hashlib.sha256(body).hexdigest())
-                ((_, outcome),) = context.runner.load([dump], check=context.settings.check)
+                with context.runner.write(loads_only=True) as store:
+                    ((_, outcome),) = list(store.load_many([dump], check=context.settings.check))
             except ProvmlError as error:
                 outcome = error
             if isinstance(outcome, ProvmlError) and outcome.source == str(path):

@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -38,12 +38,12 @@ from starlette.concurrency import run_in_threadpool
 
 from provml import errors
 from provml.entailment import refresh_if_kept
-from provml.errors import ProvmlError, QueryError, QueryTimeout, StoreError
+from provml.errors import QueryError, QueryTimeout, StoreError
 from provml.ids import IriMinter
 from provml.server import results
 from provml.server.remote import may_fetch
 from provml.sparql_text import deterministic
-from provml.store import Dump, LoadCheck, LoadResult, Store
+from provml.store import Store
 
 _SPAWN = multiprocessing.get_context("spawn")  # a fork would copy the store's locks and threads
 _PREFIX = ".provml-snapshots-"  # then the server's pid: the folder of its snapshots, beside the store
@@ -124,26 +124,16 @@ class QueryRunner:
     # -- writes -------------------------------------------------------------------------
 
     @contextmanager
-    def write(self) -> Iterator[Store]:
-        """Hold the write lock around a change of the store; on leaving, queries see the change, and what
-        the linked ontologies entail of it (:func:`provml.entailment.refresh_if_kept`)."""
+    def write(self, *, loads_only: bool = False) -> Iterator[Store]:
+        """Hold the write lock around a change of the store; on leaving, queries see the change, and what the
+        linked ontologies entail of it (:func:`provml.entailment.refresh_if_kept`): derived from the new dumps
+        alone if the change is ``loads_only``, computed whole otherwise (an update may remove anything)."""
         with self.writing:
             try:
                 yield self.store
-                refresh_if_kept(self.store)
+                refresh_if_kept(self.store, whole=not loads_only)
             finally:
                 self.publish()
-
-    def load(self, dumps: Iterable[Dump], *, check: LoadCheck | None) -> list[tuple[Dump, LoadResult | ProvmlError]]:
-        """Load dumps (:meth:`provml.store.Store.load_many`) holding the write lock; then queries see them, and
-        what the linked ontologies entail of them, derived from the new dumps alone."""
-        with self.writing:
-            try:
-                results = list(self.store.load_many(dumps, check=check))
-                refresh_if_kept(self.store, [result for _, result in results if isinstance(result, LoadResult)])
-            finally:
-                self.publish()
-        return results
 
     def publish(self) -> None:
         """Take a new snapshot for the next queries (call it holding :attr:`writing`)."""

@@ -141,13 +141,14 @@ def test_a_load_derives_what_its_dumps_add_as_computing_it_all_again_would(store
     (tmp_path / "geo.ttl").write_text(DOMAIN)
     (tmp_path / "about.ttl").write_text(ABOUT)
     link(store, [tmp_path / "geo.ttl", tmp_path / "about.ttl"], check=False)
-    first = load_one(store, tmp_path / "first.ttl", FACTS_FIRST)
-    assert refresh_if_kept(store, [first]).full is False
-    second = load_one(store, tmp_path / "second.ttl", FACTS_SECOND)
+    load_one(store, tmp_path / "first.ttl", FACTS_FIRST)
+    assert refresh_if_kept(store).full is False
+    load_one(store, tmp_path / "second.ttl", FACTS_SECOND)
     survey = load_one(store, tmp_path / "survey.jsonl", SURVEY, loader="events")
     assert survey.shared_triples  # the dataset, and its concept, are in the shared graph
-    added = refresh_if_kept(store, [second, survey])
+    added = refresh_if_kept(store)
     assert added.full is False and added.triples > 0
+    assert refresh_if_kept(store).triples == 0  # nothing left to derive
     extended = entailed(store)
 
     assert refresh(store).full is True
@@ -161,10 +162,12 @@ def test_a_load_derives_what_its_dumps_add_as_computing_it_all_again_would(store
 
 def test_a_load_that_states_schema_or_replaces_a_dump_computes_it_all_again(store: Store, tmp_path: Path) -> None:
     link(store, [], check=False)
-    assert refresh_if_kept(store, [load_one(store, tmp_path / "openml.ttl", OPENML)]).full is False
-    assert refresh_if_kept(store, [load_one(store, tmp_path / "geo.ttl", DOMAIN)]).full is True  # sub-classes
+    load_one(store, tmp_path / "openml.ttl", OPENML)
+    assert refresh_if_kept(store).full is False
+    load_one(store, tmp_path / "geo.ttl", DOMAIN)
+    assert refresh_if_kept(store).full is True  # it states sub-classes
     replaced = load_one(store, tmp_path / "openml.ttl", OPENML.replace("ex:iris a mls:Dataset .", ""))
-    assert replaced.replaced and refresh_if_kept(store, [replaced]).full is True
+    assert replaced.replaced and refresh_if_kept(store).full is True
     assert ("https://openml.example/iris",) not in rows(store, "SELECT ?d WHERE { ?d a provml:Dataset }")
 
 
@@ -173,8 +176,28 @@ def test_a_drop_takes_its_entailments_away(store: Store, tmp_path: Path) -> None
     load(store, tmp_path / "openml.ttl", OPENML)
     assert rows(store, "SELECT ?r WHERE { ?r a prov:Activity }") == {("https://openml.example/run-1",)}
     store.drop(next(d.graph for d in store.dumps() if d.loader == "rdf"))
-    refresh_if_kept(store)
+    assert refresh_if_kept(store).full is True
     assert rows(store, "SELECT ?r WHERE { ?r a prov:Activity }") == set()
+
+
+def test_a_process_killed_before_the_entailment_step_leaves_it_to_the_next(tmp_path: Path) -> None:
+    """The store marks each change in the transaction that makes it: a load or a drop whose process died
+    before it brought the entailment graph up to date is caught up by the next process that does."""
+    path = tmp_path / "store"
+    with Store(path) as store:
+        link(store, [], check=False)
+        load_one(store, tmp_path / "openml.ttl", OPENML)  # and the process dies here
+    with Store(path) as store:
+        assert rows(store, "SELECT ?r WHERE { ?r a prov:Activity }") == set()
+        load(store, tmp_path / "other.ttl", "<https://openml.example/run-2> a <http://www.w3.org/ns/mls#Run> .")
+        runs = rows(store, "SELECT ?r WHERE { ?r a prov:Activity }")
+        assert runs == {("https://openml.example/run-1",), ("https://openml.example/run-2",)}
+        store.drop(store.ids.dump_graph(tmp_path / "openml.ttl"))  # and the process dies here
+    with Store(path) as store:
+        load(store, tmp_path / "third.ttl", "<https://openml.example/run-3> a <http://www.w3.org/ns/mls#Run> .")
+        runs = rows(store, "SELECT ?r WHERE { ?r a prov:Activity }")
+        assert runs == {("https://openml.example/run-2",), ("https://openml.example/run-3",)}
+        assert not store.query("ASK { ?node provml:awaitsEntailment ?why }")  # all caught up
 
 
 def test_the_server_answers_with_or_without_the_entailment_and_follows_ingests(tmp_path: Path) -> None:
