@@ -337,8 +337,9 @@ def test_a_graph_a_dump_brought_belongs_to_the_dump(served: Served) -> None:
         assert response.status_code == 409
         assert dump in response.json()["error"]
     assert (URIRef(f"{EX}kept"), URIRef(f"{EX}note"), Literal("in a bundle")) in fetch(served.client, bundle)
+    assert put(served.client, f"{EX}loose", MODEL).status_code in (201, 204)  # a graph outside any dump
     listed = {g["graph"]: g["dump"] for g in served.client.get("/graphs").json()["graphs"]}
-    assert listed[bundle] == dump and listed[dump] == dump and listed[f"{EX}format"] is None
+    assert listed[bundle] == dump and listed[dump] == dump and listed[f"{EX}loose"] is None
 
 
 def test_deleting_a_dump_graph_drops_the_dump_with_its_catalog_entry(served: Served) -> None:
