@@ -47,6 +47,7 @@ from provml.store import Store
 
 _SPAWN = multiprocessing.get_context("spawn")  # a fork would copy the store's locks and threads
 _PREFIX = ".provml-snapshots-"  # then the server's pid: the folder of its snapshots, beside the store
+WORKER_START = 60.0  # seconds a new query worker may take to say it is ready
 CACHED_ANSWER = 256 << 10  # bytes: the largest answer (with its query's text) kept for the same query
 ANSWER_CACHE = 32 << 20  # bytes: all the answers kept, with their queries' texts (the oldest go first)
 
@@ -111,8 +112,8 @@ class QueryRunner:
         self._cached = 0  # ...and their bytes, with their queries' texts
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()  # the last worker used: its caches are warm
         self._workers = [self._spawn() for _ in range(max(1, workers))]
-        for worker in self._workers:
-            self._idle.put(worker)
+        for worker in self._workers:  # the server answers once they can
+            self._enlist(worker)
         self.timeouts = 0  # queries stopped for running too long, since the start
         self.cache_hits = 0  # answers sent again, since the start
 
@@ -271,7 +272,17 @@ class QueryRunner:
         worker.connection.close()
         fresh = self._spawn()
         self._workers[self._workers.index(worker)] = fresh
-        self._idle.put(fresh)
+        threading.Thread(target=self._enlist, args=(fresh,), daemon=True).start()
+
+    def _enlist(self, worker: _Worker) -> None:
+        """Make ``worker`` idle once it says it is ready: its start (a new interpreter importing provml, a
+        second or more on a busy machine) must not count against the time limit of the query it would get."""
+        try:
+            if worker.connection.poll(WORKER_START):
+                worker.connection.recv()
+        except (EOFError, OSError):  # closed by close(), or dead: a query given to it would replace it
+            pass
+        self._idle.put(worker)
 
     @property
     def pids(self) -> list[int]:
@@ -320,8 +331,9 @@ def _alive(pid: int) -> bool:
 
 
 def _serve(connection: Connection, base: str) -> None:
-    """A worker's loop: open the snapshot each request names, answer, and wait for the next."""
+    """A worker's loop: say it is ready, then open the snapshot each request names, answer, and wait for the next."""
     store: Store | None = None
+    connection.send(("ready", None))
     while True:
         try:
             snapshot, request = connection.recv()
