@@ -33,7 +33,8 @@ class Virtuoso:
     """``virtuoso-t`` in ``directory``, answering SPARQL at :attr:`sparql`; stop() ends it."""
 
     def __init__(self, directory: Path) -> None:
-        self.directory, self.isql_port, self.http_port = directory, free_port(), free_port()
+        self.directory, self.isql_port = directory, free_port()
+        self.http_port = next(port for port in (free_port() for _ in range(10)) if port != self.isql_port)
         self.url = f"http://127.0.0.1:{self.http_port}"
         self.sparql = f"{self.url}/sparql"
         self.graph_store = f"{self.url}/sparql-graph-crud"
