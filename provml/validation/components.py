@@ -130,7 +130,7 @@ def _datatype_test(datatype: str) -> str:
         return "true"  # Oxigraph keeps this datatype only on values it could not read
     if datatype in _CASTABLE:
         cast = f"<{datatype}>(?value)"
-        return f"{wrong} || sameTerm(COALESCE({cast}, {ILL_FORMED}), {ILL_FORMED}))"
+        return f"{wrong} || isIRI(COALESCE({cast}, {ILL_FORMED})))"  # an IRI: the cast failed
     return wrong + ")"
 
 

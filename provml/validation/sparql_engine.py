@@ -219,8 +219,9 @@ class _Engine:
         ontology and, through rdfs:subClassOf in the data, theirs."""
         if cls not in self._classes:
             known = sorted(self.hierarchy.get(cls, {cls}))
-            values = " ".join(f"<{c}>" for c in known)
-            rows = self.query(f"SELECT DISTINCT ?c WHERE {{ VALUES ?k {{ {values} }} ?c {_SUBCLASS}+ ?k }}")
+            # a branch per class, each path ending in a constant: Virtuoso runs no path with both ends variable
+            branches = " UNION ".join(f"{{ ?c {_SUBCLASS}+ <{c}> }}" for c in known)
+            rows = self.query(f"SELECT DISTINCT ?c WHERE {{ {branches} }}")
             self._classes[cls] = sorted({*known, *(row[0].value for row in rows if row[0] and row[0].kind == "iri")})
         return self._classes[cls]
 
