@@ -23,7 +23,7 @@ from provml import __version__, loaders
 from provml.errors import InputError, ProvmlError, ProvmlWarning, ValidationError
 from provml.ids import IriMinter
 from provml.loading import FileOutcome, find_sources, load_sources
-from provml.store import RDF_FORMATS, RESULT_FORMATS, DumpInfo, QueryResult, Store, Term, default_store_path
+from provml.store import RDF_FORMATS, RESULT_FORMATS, DumpInfo, QueryResult, Store, Term, open_store
 from provml.vocab import PREFIXES
 
 if TYPE_CHECKING:
@@ -43,9 +43,13 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 StoreOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
-        "--store", "-s", help="Store directory (default: $PROVML_STORE, else ./provml-store).", show_default=False
+        "--store",
+        "-s",
+        help="Store directory, or the URL of a SPARQL 1.1 endpoint for a remote store (http://host:8890/sparql; "
+        "see docs/SCALING.md) (default: $PROVML_STORE, else ./provml-store).",
+        show_default=False,
     ),
 ]
 ShapesOption = Annotated[
@@ -73,8 +77,8 @@ BaseOption = Annotated[
 ]
 
 
-def _open(store: Path | None, base: str | None = None) -> Store:
-    return Store(store or default_store_path(), ids=IriMinter(base))
+def _open(store: str | None, base: str | None = None) -> Store:
+    return open_store(store, ids=IriMinter(base))
 
 
 def _version(value: bool) -> None:
@@ -207,7 +211,7 @@ def load(
     with _open(store, base) as db:
         outcomes = _load_with_progress(db, found, force, check)
     seconds = time.perf_counter() - started
-    out.print(_summary(outcomes, title=f"Loaded into {store or default_store_path()} in {seconds:.1f} s"))
+    out.print(_summary(outcomes, title=f"Loaded into {db.location} in {seconds:.1f} s"))
     _print_reports(outcomes)
     failed = [o for o in outcomes if o.error is not None]
     for outcome in failed:
@@ -717,8 +721,8 @@ def stats(store: StoreOption = None) -> None:
     Example: provml stats
     """
     with _open(store) as db:
-        counts = db.stats()
-    table = Table("what", "count", title=str(store or default_store_path()))
+        counts, where = db.stats(), db.location
+    table = Table("what", "count", title=where)
     for name, value in counts.items():
         table.add_row(name, f"{value:,}")
     out.print(table)
@@ -824,7 +828,7 @@ def _load_demo(db: Store, directory: Path, runs: int, epochs: int) -> None:
         if outcome.error is not None:
             raise outcome.error
     total = db.stats()
-    out.print(f"Loaded them into {db.path}: {total['quads']:,} quads in {total['dumps']} dumps")
+    out.print(f"Loaded them into {db.location}: {total['quads']:,} quads in {total['dumps']} dumps")
     entailment = link_demo(db).entailment
     out.print(f"Linked the demo's geology ontology; its entailment graph holds {entailment.triples:,} triples\n")
 
@@ -894,7 +898,7 @@ def serve(
     )
     application = create_app(db, settings)
     mode = "writable with a token" if token else "read-only"
-    err.print(f"provml serving {db.path} on http://{host}:{port} ({mode}); web UI at http://{host}:{port}/")
+    err.print(f"provml serving {db.location} on http://{host}:{port} ({mode}); web UI at http://{host}:{port}/")
     logger = logging.getLogger("provml")  # the access log and server errors, one line each, on stderr
     logger.setLevel(logging.INFO)
     logger.addHandler(logging.StreamHandler(sys.stderr))

@@ -1,9 +1,11 @@
-"""The store facade: the only module that knows Oxigraph.
+"""The store facade: the only module that knows Oxigraph's store (:mod:`provml.remote` stands in for it).
 
 An embedded on-disk Oxigraph store by default (``./provml-store``, ``$PROVML_STORE`` or a
-path), in memory when no path is given. Each loaded dump lives in its own named graph,
-described in a catalog graph (source, sha256, loader, time, triple count); descriptions of
-things many dumps share go to one shared graph. Queries see the union of all graphs.
+path), in memory when no path is given; or a remote SPARQL 1.1 service given by its URL
+(:func:`open_store`, :mod:`provml.remote`), on which everything below works the same.
+Each loaded dump lives in its own named graph, described in a catalog graph (source, sha256,
+loader, time, triple count); descriptions of things many dumps share go to one shared graph.
+Queries see the union of all graphs.
 
 Loading is atomic per dump and streams: quads are bulk-loaded in bounded chunks (consecutive
 small dumps share a chunk) into graphs marked *loading* in the catalog, and each dump is committed
@@ -48,6 +50,7 @@ from provml import rdf
 from provml.errors import InputError, LimitError, ProvmlError, QueryError, StoreError, ValidationError
 from provml.ids import IriMinter
 from provml.rdf import Quad, RdfDocument
+from provml.remote import RemoteEngine, Service, is_remote
 from provml.sparql_text import names_dataset
 from provml.vocab import PREFIXES, PROV, PROVML, RDF, sparql_prefixes
 
@@ -83,6 +86,16 @@ _PARSER_POSITION = re.compile(r"^Parser error (?:at|between) line [^:]*: ")  # t
 def default_store_path() -> Path:
     """Return the store path configured by ``$PROVML_STORE``, or ``./provml-store``."""
     return Path(os.environ.get("PROVML_STORE") or DEFAULT_STORE)
+
+
+def open_store(location: str | Path | None = None, *, ids: IriMinter | None = None) -> Store:
+    """Open the store at ``location`` (default ``$PROVML_STORE``, else ``./provml-store``): a directory, or the
+    URL of a SPARQL 1.1 endpoint for a remote store (:meth:`provml.remote.Service.from_url` reads the rest
+    of its settings from the environment)."""
+    location = location or os.environ.get("PROVML_STORE") or DEFAULT_STORE
+    if is_remote(location):
+        return Store(ids=ids, service=Service.from_url(str(location), os.environ))
+    return Store(location, ids=ids)
 
 
 def check_iri(value: str) -> str:
@@ -246,13 +259,20 @@ class DumpInfo:
 
 
 class Store:
-    """A provml store: embedded Oxigraph on disk at ``path``, or in memory when ``path`` is None."""
+    """A provml store: embedded Oxigraph on disk at ``path``, or in memory when ``path`` is None; or a remote
+    SPARQL 1.1 service (:mod:`provml.remote`) when ``service`` is given."""
 
-    def __init__(self, path: str | Path | None = None, *, ids: IriMinter | None = None) -> None:
-        self.path = Path(path) if path is not None else None
+    def __init__(
+        self, path: str | Path | None = None, *, ids: IriMinter | None = None, service: Service | None = None
+    ) -> None:
+        self.path = Path(path) if path is not None and service is None else None
         self.ids = ids or IriMinter()
+        self.service = service
         try:
-            self._store = ox.Store(str(self.path)) if self.path is not None else ox.Store()
+            if service is not None:
+                self._store = RemoteEngine(service)
+            else:
+                self._store = ox.Store(str(self.path)) if self.path is not None else ox.Store()
         except OSError as error:
             message = str(error)
             if "lock" in message.lower():
@@ -266,7 +286,7 @@ class Store:
     def open_snapshot(cls, path: str | Path, *, ids: IriMinter | None = None) -> Store:
         """Open a snapshot made by :meth:`snapshot` for reading only (nothing else may write to it)."""
         opened = cls.__new__(cls)
-        opened.path, opened.ids, opened.read_only = Path(path), ids or IriMinter(), True
+        opened.path, opened.ids, opened.read_only, opened.service = Path(path), ids or IriMinter(), True, None
         try:
             opened._store = ox.Store.read_only(str(path))
         except OSError as error:
@@ -274,8 +294,20 @@ class Store:
         opened._catalog = ox.NamedNode(opened.ids.catalog_graph)
         return opened
 
+    @property
+    def location(self) -> str:
+        """Where the store is: its directory, its endpoint's URL, or ``memory``."""
+        return self.service.endpoint if self.service else str(self.path) if self.path else "memory"
+
+    @property
+    def remote(self) -> bool:
+        """Is this store a remote SPARQL service?"""
+        return self.service is not None
+
     def snapshot(self, target: str | Path) -> None:
         """Write a consistent copy of an on-disk store to the new directory ``target`` (hard links: cheap)."""
+        if self.remote:
+            raise StoreError("a remote store has no snapshots")
         if self.path is None:
             raise StoreError("an in-memory store has no snapshots; open a store on disk")
         try:
@@ -284,7 +316,7 @@ class Store:
             raise StoreError(f"cannot snapshot the store: {error}", source=target) from None
 
     def __repr__(self) -> str:
-        return f"<Store path={str(self.path) if self.path else None} quads={len(self._store)}>"
+        return f"<Store {self.location} quads={len(self._store)}>"
 
     def __enter__(self) -> Store:
         return self
@@ -294,7 +326,9 @@ class Store:
 
     def close(self) -> None:
         """Flush and release the store (on-disk stores can then be opened by another process)."""
-        if self.path is not None and self._store is not None and not self.read_only:
+        if self.remote:
+            self._store.close()
+        elif self.path is not None and self._store is not None and not self.read_only:
             self._store.flush()
         self._store = None  # type: ignore[assignment]
 
@@ -417,34 +451,53 @@ class Store:
         ]
 
     def _commit(self, loads: list[_PendingLoad], counts: dict[str, int]) -> None:
-        """Swap loaded graphs in and add their shared quads and catalog entries, in one transaction."""
-        cat = self.ids.catalog_graph
-        steps, data = [], []
+        """Swap loaded graphs in and add their shared quads and catalog entries, in one transaction.
+
+        A remote store gets one request per dump (engines bound a request's size), shared quads first. Each
+        request's operations are ordered so that an engine that applies them one by one (Virtuoso) and
+        stops half-way leaves the dump marked as loading, which the next opening removes."""
         kept = self._store.contains_named_graph(ox.NamedNode(self.ids.entailed_graph))
+        steps, data = [], []
         for load in loads:
-            graph = load.dump.graph
-            steps += [f"DELETE WHERE {{ GRAPH <{cat}> {{ <{target}> ?p ?o }} }}" for target in load.targets()]
             if load.spill is not None:
                 self._copy_spill(load.spill, ox.NamedNode(self.ids.shared_graph))
-            steps.append(  # the named graphs the previous version of the dump brought
-                f"DELETE {{ GRAPH ?m {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{cat}> {{ <{graph}> <{PROVML.hasGraph}> ?m }}"
-                " GRAPH ?m { ?s ?p ?o } }"
-            )
-            for name, target in ((graph, load.target), *load.members.items()):
-                if target != name:
-                    steps += [f"DROP SILENT GRAPH <{name}>", f"ADD SILENT GRAPH <{target}> TO GRAPH <{name}>"]
-                    steps.append(f"DROP SILENT GRAPH <{target}>")
-            steps.append(f"DELETE WHERE {{ GRAPH <{cat}> {{ <{graph}> ?p ?o }} }}")
-            entry = self._catalog_entry(load, load.triples(counts))
-            entry += [(f"<{graph}>", f"<{PROVML.hasGraph}>", f"<{name}>", f"<{cat}>") for name in load.members]
-            if kept:  # for provml.entailment: what the dump entails is not derived yet
-                why = rdf.string(REPLACED if load.replacing else ADDED)
-                entry.append((f"<{graph}>", f"<{PROVML.awaitsEntailment}>", why, f"<{cat}>"))
-            data += [f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in (*load.shared, *entry)]
-        steps.append(f"INSERT DATA {{\n{''.join(data)}}}")
-        self._store.update(" ;\n".join(steps))
+            if self.remote:
+                shared = "".join(f"{s} {p} {o} {g} .\n" for s, p, o, g in load.shared)
+                self._store.bulk_load(input=shared.encode(), format=ox.RdfFormat.N_QUADS)
+                self._store.update(" ;\n".join(self._commit_steps(load, counts, kept)))
+            else:
+                steps += self._commit_steps(load, counts, kept)
+                data += [f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in load.shared]
+        if steps:
+            steps.append(f"INSERT DATA {{\n{''.join(data)}}}")
+            self._store.update(" ;\n".join(steps))
         for load in loads:
             load.close()
+
+    def _commit_steps(self, load: _PendingLoad, counts: dict[str, int], kept: bool) -> list[str]:
+        """Return the update operations that swap one load's graphs in and write its catalog entry (last)."""
+        cat, graph = self.ids.catalog_graph, load.dump.graph
+        steps = [  # the named graphs the previous version of the dump brought
+            f"DELETE {{ GRAPH ?m {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{cat}> {{ <{graph}> <{PROVML.hasGraph}> ?m }}"
+            " GRAPH ?m { ?s ?p ?o } }"
+        ]
+        for name, target in ((graph, load.target), *load.members.items()):
+            if target != name:
+                steps += [f"DROP SILENT GRAPH <{name}>", f"ADD SILENT GRAPH <{target}> TO GRAPH <{name}>"]
+                steps.append(f"DROP SILENT GRAPH <{target}>")
+        entry = self._catalog_entry(load, load.triples(counts))
+        entry += [(f"<{graph}>", f"<{PROVML.hasGraph}>", f"<{name}>", f"<{cat}>") for name in load.members]
+        if kept:  # for provml.entailment: what the dump entails is not derived yet
+            why = rdf.string(REPLACED if load.replacing else ADDED)
+            entry.append((f"<{graph}>", f"<{PROVML.awaitsEntailment}>", why, f"<{cat}>"))
+        lines = [f"GRAPH {g} {{ {s} {p} {o} }}\n" for s, p, o, g in entry]
+        # the marks "loading" go with the previous entry, in the operation that writes the new one
+        marked = " ".join(f"<{target}>" for target in {graph, *load.targets()})
+        replace = (
+            f"DELETE {{ GRAPH <{cat}> {{ ?t ?p ?o }} }} INSERT {{\n{''.join(lines)}}} "
+            f"WHERE {{ OPTIONAL {{ VALUES ?t {{ {marked} }} GRAPH <{cat}> {{ ?t ?p ?o }} }} }}"
+        )
+        return [*steps, replace]
 
     def _copy_spill(self, spill: IO[bytes], graph: ox.NamedNode) -> None:
         """Bulk-load spilled shared triples (N-Triples) into ``graph``, in chunks."""
@@ -495,11 +548,10 @@ class Store:
         node = ox.NamedNode(target)
         chunk = f"""DELETE {{ GRAPH <{target}> {{ ?s ?p ?o }} }} WHERE {{
             {{ SELECT ?s ?p ?o WHERE {{ GRAPH <{target}> {{ ?s ?p ?o }} }} LIMIT {CHUNK_QUADS // 10} }} }}"""
-        while next(iter(self._store.quads_for_pattern(None, None, None, node)), None) is not None:
+        while not self.remote and next(iter(self._store.quads_for_pattern(None, None, None, node)), None):
             self._store.update(chunk)
         self._store.remove_graph(node)
-        for quad in list(self._store.quads_for_pattern(node, None, None, self._catalog)):
-            self._store.remove(quad)
+        self._store.update(f"DELETE WHERE {{ GRAPH <{self.ids.catalog_graph}> {{ <{target}> ?p ?o }} }}")
 
     def _recover(self) -> None:
         """Remove the graphs of loads that were killed before they committed."""
@@ -623,6 +675,11 @@ class Store:
         for name, content, format in documents:
             ox.serialize(_triples(name, content, format, base_iri), triples, ox.RdfFormat.N_TRIPLES)
         clear = f"DROP SILENT GRAPH <{graph}> ;\n" if replace else ""
+        if self.remote:  # a remote service bounds the size of an update: the triples go in bounded requests
+            if clear:
+                self._store.update(clear)
+            self._store.bulk_load(input=triples.getvalue(), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
+            return new
         self._store.update(
             f"{clear}CREATE SILENT GRAPH <{graph}> ;\nINSERT DATA {{ GRAPH <{graph}> {{\n"
             f"{triples.getvalue().decode()}}} }}"
@@ -681,7 +738,9 @@ class Store:
             options["base_iri"] = base_iri
         if bindings:
             options["substitutions"] = {ox.Variable(name): _ox_term(term) for name, term in bindings.items()}
-        if functions:
+        if functions and self.remote:
+            options["members"] = {iri: {_ox_term(term) for term in _member_set(f)} for iri, f in functions.items()}
+        elif functions:
             options["custom_functions"] = {ox.NamedNode(iri): _ox_function(f) for iri, f in functions.items()}
         try:
             return QueryResult(self._store.query(sparql, **options))
@@ -735,6 +794,8 @@ class Store:
     @property
     def oxigraph(self) -> ox.Store:
         """The pyoxigraph store itself, for libraries that read one directly (pySHACL)."""
+        if self.remote:
+            raise StoreError("a remote store is no pyoxigraph store: validate with the sparql engine")
         return self._store
 
     def export(self, output: IO[bytes], format: str, *, graph: str | None = None) -> None:
@@ -781,6 +842,15 @@ def _ox_term(term: Term) -> Any:
     if term.language:
         return ox.Literal(term.value, language=term.language)
     return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype) if term.datatype else None)
+
+
+def _member_set(function: Callable[..., bool]) -> set[Term]:
+    """Return the set whose membership ``function`` tests (a set's ``__contains__``): the only filter
+    function a remote store can run, written into the query."""
+    terms = getattr(function, "__self__", None)
+    if not isinstance(terms, (set, frozenset)):
+        raise StoreError("a remote store runs no Python filter functions but a set's membership test")
+    return terms
 
 
 def _ox_function(function: Callable[..., bool]) -> Callable[..., ox.Literal]:

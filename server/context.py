@@ -11,7 +11,7 @@ from fastapi import Request
 
 from provml.errors import ProvmlError
 from provml.linking import LOADER as LINKED
-from provml.server.runner import ANSWER_CACHE, QueryRunner
+from provml.server.runner import ANSWER_CACHE, QueryRunner, RemoteRunner
 from provml.store import LoadCheck, Store
 
 _HOST = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")  # what the base IRI's host may be
@@ -44,12 +44,16 @@ class Context:
 
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store, self.settings = store, settings
-        self.runner = QueryRunner(
-            store,
-            workers=settings.workers,
-            timeout=settings.query_timeout,
-            cache_bytes=settings.answer_cache_bytes,
-        )
+        self.runner: QueryRunner | RemoteRunner
+        if store.remote:
+            self.runner = RemoteRunner(store, timeout=settings.query_timeout)
+        else:
+            self.runner = QueryRunner(
+                store,
+                workers=settings.workers,
+                timeout=settings.query_timeout,
+                cache_bytes=settings.answer_cache_bytes,
+            )
         self._counts = (-1, 0, 0)  # the snapshot generation the counts were taken at, the dumps, the ontologies
 
     def catalog_counts(self) -> tuple[int, int]:

@@ -20,6 +20,7 @@ store's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import multiprocessing
 import os
 import queue
@@ -310,6 +311,55 @@ async def _readable(connection: Connection, timeout: float) -> bool:
     finally:
         timer.cancel()
         loop.remove_reader(fd)
+
+
+class RemoteRunner:
+    """Answers :class:`Request` objects from a remote store (:mod:`provml.remote`), as :class:`QueryRunner`
+    does from an embedded one: the service runs the queries and keeps its own consistency, so there are no
+    snapshots nor workers here; a query that runs past the time limit is abandoned (its HTTP request closed)."""
+
+    def __init__(self, store: Store, *, timeout: float = 30.0) -> None:
+        assert store.service is not None
+        self.store, self.timeout = store, timeout
+        self.writing = threading.Lock()
+        # its own connections, each request bounded by the time limit (the store's are bounded for loads)
+        self._reader = Store(service=dataclasses.replace(store.service, timeout=timeout), ids=store.ids)
+        self._generation = 1
+        self.timeouts = 0
+        self.cache_hits = 0  # kept for the server's status: a remote store's answers are not kept here
+        self.pids: list[int] = []
+
+    @property
+    def generation(self) -> int:
+        """The number of writes made through this server, plus one."""
+        return self._generation
+
+    @contextmanager
+    def write(self, *, loads_only: bool = False) -> Iterator[Store]:
+        """Hold the write lock around a change of the store, then bring its entailment graph up to date."""
+        with self.writing:
+            try:
+                yield self.store
+                refresh_if_kept(self.store, whole=not loads_only)
+            finally:
+                self.publish()
+
+    def publish(self) -> None:
+        self._generation += 1
+
+    def run(self, request: Request) -> Answer:
+        """Answer ``request`` within the time limit (blocking: call it from a thread)."""
+        try:
+            return _unpack(*_attempt(self._reader, request))
+        except QueryTimeout:
+            self.timeouts += 1
+            raise QueryTimeout(f"the query ran past the server's time limit of {self.timeout:g} s") from None
+
+    async def answer(self, request: Request) -> Answer:
+        return await run_in_threadpool(self.run, request)
+
+    def close(self) -> None:
+        self._reader.close()
 
 
 def _remove_orphans(folder: Path) -> None:
