@@ -108,12 +108,14 @@ def load_sources(
     check: LoadCheck | bool | None = True,
     on_file: Callable[[Source], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    jobs: int = 1,
 ) -> list[FileOutcome]:
     """Load each source as one dump (its own graph); a source that fails does not stop the others.
 
     Each dump is validated before it commits: ``check`` True uses the shipped shapes
     (:class:`~provml.validation.LoadValidation`), False skips validation. ``on_file`` is told when a
-    source starts being read, ``on_bytes`` how many bytes were read.
+    source starts being read, ``on_bytes`` how many bytes were read. ``jobs`` chunks may be written at
+    once (:meth:`~provml.store.Store.load_many`).
     """
     if check is True:
         from provml.validation import LoadValidation
@@ -134,7 +136,7 @@ def load_sources(
                 continue
             yield Dump(graph, content, label, loader.name, fingerprint)
 
-    for dump, result in store.load_many(dumps(), force=force, check=check or None):
+    for dump, result in store.load_many(dumps(), force=force, check=check or None, jobs=jobs):
         outcome = outcomes[dump.source]
         if isinstance(result, ProvmlError):
             outcome.error = result
@@ -151,6 +153,7 @@ def load_paths(
     format: str | None = None,
     force: bool = False,
     check: LoadCheck | bool | None = True,
+    jobs: int = 1,
 ) -> list[FileOutcome]:
     """Find the loadable sources under ``paths`` and load them; see :func:`find_sources`, :func:`load_sources`."""
-    return load_sources(store, find_sources(paths, format), force=force, check=check)
+    return load_sources(store, find_sources(paths, format), force=force, check=check, jobs=jobs)
