@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import textwrap
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 os.environ["COLUMNS"] = "250"  # rich tables in CLI output are read by the tests: do not truncate cells
 
 import pytest
+from live_server import free_port
 
 from provml import loaders
 from provml.canned import shipped
@@ -92,3 +99,48 @@ def answer(store: Store, name: str, **params: str) -> list[tuple[object, ...]]:
     """Run a shipped canned query; return its rows as tuples of Python values (None where unbound)."""
     result = shipped().get(name).run(store, params)
     return [tuple(None if term is None else term.python() for term in row) for row in result]
+
+
+@pytest.fixture(scope="module")
+def redis_package() -> ModuleType:
+    """The redis client package, or a skip saying how to install it."""
+    return pytest.importorskip("redis", reason='the redis package is not installed (pip install "provml[redis]")')
+
+
+@pytest.fixture(scope="module")
+def redis_port(redis_package: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A redis-server of its own on a free port of 127.0.0.1, persisting nothing."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    port, directory = free_port(), tmp_path_factory.mktemp("redis")
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen([*command, "--dir", str(directory)], stdout=subprocess.DEVNULL)
+    client, deadline = redis_package.Redis(port=port, socket_timeout=1), time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis_package.ConnectionError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail(f"redis-server did not answer on port {port}")
+            time.sleep(0.05)
+    yield port
+    server.terminate()
+    server.wait(timeout=10)
+
+
+# One rank of a data-parallel job: captures a training run of argv[3] metric values to the stream argv[1].
+RANK_CAPTURE = textwrap.dedent(
+    """
+    import sys, provml
+    from provml.capture.redis import RedisTransport
+    transport = RedisTransport(sys.argv[1])
+    with provml.start_workflow("ddp", transport=transport):
+        with provml.start_run("train", stage="training"):
+            provml.log_param("rank", int(sys.argv[2]))
+            for step in range(int(sys.argv[3])):
+                provml.log_metric("loss", 1.0, step=step)
+    transport.close()
+    """
+)

@@ -5,19 +5,18 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from conftest import RANK_CAPTURE
+from live_server import free_port
 
 import provml
 from provml.capture.redis import RedisTransport
@@ -26,41 +25,6 @@ from provml.errors import ProvmlWarning
 from provml.linking import link
 from provml.loading import load_paths
 from provml.store import Store
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def redis_package() -> ModuleType:
-    """The redis client package, or a skip saying how to install it."""
-    return pytest.importorskip("redis", reason='the redis package is not installed (pip install "provml[redis]")')
-
-
-@pytest.fixture(scope="module")
-def redis_port(redis_package: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """A redis-server of its own on a free port of 127.0.0.1, persisting nothing."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port, directory = free_port(), tmp_path_factory.mktemp("redis")
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    server = subprocess.Popen([*command, "--dir", str(directory)], stdout=subprocess.DEVNULL)
-    client, deadline = redis_package.Redis(port=port, socket_timeout=1), time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis_package.ConnectionError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail(f"redis-server did not answer on port {port}")
-            time.sleep(0.05)
-    yield port
-    server.terminate()
-    server.wait(timeout=10)
 
 
 @pytest.fixture
@@ -124,26 +88,13 @@ def test_each_batch_brings_the_entailment_graph_up_to_date(uri: str, client: Any
         assert sum(1 for _ in store.query(f"SELECT * WHERE {{ {runs} }}", entailed=False)) == 0  # entailed alone
 
 
-WORKER = textwrap.dedent(
-    """
-    import sys, provml
-    from provml.capture.redis import RedisTransport
-    transport = RedisTransport(sys.argv[1])
-    with provml.start_workflow("ddp", transport=transport):
-        with provml.start_run("train", stage="training"):
-            provml.log_param("rank", int(sys.argv[2]))
-            for step in range(int(sys.argv[3])):
-                provml.log_metric("loss", 1.0, step=step)
-    transport.close()
-    """
-)
-
-
 @pytest.mark.slow
 def test_eight_processes_streaming_at_once_lose_nothing(uri: str, client: Any, tmp_path: Path) -> None:
     steps, env = 1000, {**os.environ, "PROVML_WORKFLOW_ID": "ddp-job-1"}
     processes = [
-        subprocess.Popen([sys.executable, "-c", WORKER, uri, str(rank), str(steps)], env={**env, "RANK": str(rank)})
+        subprocess.Popen(
+            [sys.executable, "-c", RANK_CAPTURE, uri, str(rank), str(steps)], env={**env, "RANK": str(rank)}
+        )
         for rank in range(8)
     ]
     assert [p.wait(timeout=120) for p in processes] == [0] * 8

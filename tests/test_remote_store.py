@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LIFECYCLE
+from conftest import LIFECYCLE, RANK_CAPTURE
 from live_server import free_port
 from SPARQLWrapper import JSON, SPARQLWrapper
 from typer.testing import CliRunner
@@ -261,3 +261,42 @@ def test_the_server_answers_from_a_remote_store(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_many_capturing_processes_and_two_consumers_feed_one_remote_store(
+    virtuoso: Virtuoso, redis_port: int, tmp_path: Path
+) -> None:
+    """Four ranks capture to a Redis stream; two `provml consume` processes of one consumer group share it out
+    and write into the same Virtuoso: every event is stored once, and each consumer stored some."""
+    import redis
+
+    client = redis.Redis(port=redis_port)
+    stream = f"scale-{time.monotonic_ns()}"
+    uri = f"redis://127.0.0.1:{redis_port}/0?stream={stream}"
+    steps, env = 600, {**os.environ, "PROVML_WORKFLOW_ID": f"ddp-{stream}", "PROVML_STORE_GRAPHS": virtuoso.graph_store}
+    ranks = [
+        subprocess.Popen(
+            [sys.executable, "-c", RANK_CAPTURE, uri, str(rank), str(steps)], env={**env, "RANK": str(rank)}
+        )
+        for rank in range(4)
+    ]
+    assert [rank.wait(timeout=120) for rank in ranks] == [0] * 4
+    consume = [sys.executable, "-m", "provml", "consume", uri, "--once", "--batch", "200", "--store", virtuoso.sparql]
+    consumers = [
+        subprocess.Popen(
+            [*consume, "--consumer", f"c{n}"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for n in range(2)
+    ]
+    outputs = [consumer.communicate(timeout=300) for consumer in consumers]
+    assert [consumer.returncode for consumer in consumers] == [0, 0], outputs
+    stored = [int(out.rsplit("consumed ", 1)[1].split()[0]) for out, _ in outputs]
+    assert all(batches > 0 for batches in stored), outputs  # the group shared the stream out
+    assert client.xpending(stream, "provml")["pending"] == 0
+    with Store(service=service(virtuoso)) as store:
+        workflow = f"<urn:provml:workflow/ddp-{stream}>"
+        (row,) = store.query(
+            f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?m a provml:ModelEvaluation ; prov:wasGeneratedBy ?run }}"
+            f" ?run provml:partOf {workflow} }}"
+        )
+        assert row[0].python() == 4 * steps  # once each, in one graph only
