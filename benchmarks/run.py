@@ -5,7 +5,8 @@
     python benchmarks/run.py --only validation   # measure one group again, keep the report's others
 
 Groups (``--only``): ``loads`` (sections 1 to 5), ``capture`` (6), ``validation`` (7), ``queries`` (8),
-``endpoint`` (9) and ``entailment`` (10: provml's entailment graph against owlrl, and after a load).
+``endpoint`` (9), ``entailment`` (10: provml's entailment graph against owlrl, and after a load) and ``scale``
+(11: ten times the size on disk, provml on a real Virtuoso, ``provml load --jobs 2``).
 
 Load samples each run in a fresh interpreter (``_worker.py``), methods interleaved round-robin;
 tables report medians, the raw samples and ratios of medians taken in the same run.
@@ -36,7 +37,9 @@ import capture
 import data
 import endpoint
 import entailment
+import load_jobs
 import loader_inputs
+import scale
 import validation
 from _worker import QUERY_BUDGET_S, QUERY_SAMPLES, QUERY_WARMUPS
 
@@ -56,7 +59,7 @@ QUICK_VALIDATION_BUDGET_S = 15.0  # ...and with --quick
 BAR_INCREMENTAL_RATIO = 10.0  # the whole entailment's time over the incremental one's after a one-run load
 BAR_OWLRL_RATIO = 5.0  # owlrl's closure time over provml's whole entailment, same triples
 # what --only chooses from: loads = sections 1 to 5, then one section each, in order
-GROUPS = ("loads", "capture", "validation", "queries", "endpoint", "entailment")
+GROUPS = ("loads", "capture", "validation", "queries", "endpoint", "entailment", "scale")
 NAIVE, SINGLE = "naive per-dump", "single default graph"
 
 
@@ -674,11 +677,12 @@ python benchmarks/run.py --quick --output /tmp/bench.md   # 100k triples, 2 repe
 Options: `--size N` (target triples), `--repeat N`, `--skip-rdflib`, `--work DIR` (data and stores,
 default `benchmarks/work/`, git-ignored), `--output PATH`, `--only GROUP...` (some of `loads`: sections 1-5,
 `capture`, `validation`, `queries`, `endpoint`: section 9, at a tenth of `--size`, a hundredth with `--quick`;
-`entailment`: section 10, at a tenth of `--size`; the report's other groups are kept as they were, each
-naming the command and commit that measured it), `--validation-budget S` (seconds a validation sample may
-take), `--owlrl-budget S` (seconds owlrl's closure may take). A loader whose input maker cannot run (its
-tool is not installed) is left out of section 5, with a message. Absolute numbers depend on the machine and
-on what else runs on it; compare the ratios, which are taken within one run.
+`entailment`: section 10, at a tenth of `--size`; `scale`: section 11, at ten times `--size` on disk and
+`--size` on Virtuoso (Debian's `virtuoso-opensource`) and for `--jobs`; the report's other groups are kept
+as they were, each naming the command and commit that measured it), `--validation-budget S` (seconds a
+validation sample may take), `--owlrl-budget S` (seconds owlrl's closure may take). A loader whose input
+maker cannot run (its tool is not installed) is left out of section 5, with a message. Absolute numbers
+depend on the machine and on what else runs on it; compare the ratios, which are taken within one run.
 """
 
 
@@ -693,7 +697,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--skip-rdflib", action="store_true", help="leave out rdflib (~60 s a sample at 1M)")
     parser.add_argument("--work", type=Path, default=HERE / "work", help="directory for data and stores")
     parser.add_argument("--output", type=Path, default=HERE.parent / "docs" / "BENCHMARKS.md", help="report")
-    groups = "loads: sections 1-5, capture: 6, validation: 7, queries: 8, endpoint: 9, entailment: 10"
+    groups = "loads: sections 1-5, capture: 6, validation: 7, queries: 8, endpoint: 9, entailment: 10, scale: 11"
     parser.add_argument("--only", nargs="+", choices=GROUPS, default=GROUPS, help=f"run only these groups ({groups})")
     budgets = f"default {VALIDATION_BUDGET_S:g}, {QUICK_VALIDATION_BUDGET_S:g} with --quick"
     parser.add_argument("--validation-budget", type=float, help=f"seconds a validation sample may take ({budgets})")
@@ -837,6 +841,20 @@ def measure_entailment(args: argparse.Namespace, work: Path) -> tuple[list[str],
     return entailment_section(result)
 
 
+def measure_scale(args: argparse.Namespace, work: Path) -> tuple[list[str], list[Bar]]:
+    """Measure section 11: the embedded store at ten times the target size, provml on Virtuoso and on an
+    embedded store at the target size, and `provml load --jobs 2` against `--jobs 1` at the target size."""
+    limits = canned_queries.QUICK if args.quick else canned_queries.FULL
+    log(f"scale: an embedded store of ~{args.size * 10:,} quads, Virtuoso and an embedded store of ~{args.size:,}")
+    report = scale.measure(args.size * 10, args.size, work / "scale", limits)
+    log("scale: provml load --jobs 2 against --jobs 1")
+    jobs = load_jobs.measure(args.size, args.repeat, 2, work / "jobs", log)
+    bars = [Bar(*scale.bar(report)), *(Bar(*found) for found in load_jobs.bars(jobs))]
+    lines = ["## 11. Scale: 10M triples, a remote Virtuoso, parallel loads", "", *scale.markdown(report), ""]
+    lines += ["### Parallel loads", "", *load_jobs.markdown(jobs), "", *(bar.line() for bar in bars), ""]
+    return lines, bars
+
+
 def commit() -> str:
     """The checked-out commit, marked when the working tree has changes."""
     git = ["git", "-C", str(HERE)]
@@ -889,6 +907,8 @@ def main(argv: list[str]) -> None:
         measured["endpoint"] = measure_endpoint(args, work)
     if "entailment" in args.only:
         measured["entailment"] = measure_entailment(args, work)
+    if "scale" in args.only:
+        measured["scale"] = measure_scale(args, work)
     minutes = (time.perf_counter() - started) / 60
     command = shlex.join(["python", os.path.relpath(sys.argv[0]), *argv])
     loads = [" / ".join(f"{x:.2f}" for x in averages) for averages in (load_before, os.getloadavg())]
