@@ -199,8 +199,8 @@ def load(
             "-j",
             min=1,
             max=64,
-            help="Chunks written at once, by threads, while the next are read: the CPU count is a good choice "
-            "for a directory of many files (1.7x the rate of 1 with 2 on 2 cores; docs/BENCHMARKS.md).",
+            help="Chunks written at once, by threads, while the next are read: 2 loads a directory of many files "
+            "about 1.3x as fast as 1 on 2 cores (docs/BENCHMARKS.md section 11).",
         ),
     ] = 1,
     store: StoreOption = None,
