@@ -88,7 +88,29 @@ class _Worker:
     busy_since: float = field(default=0.0)
 
 
-class QueryRunner:
+class _Writer:
+    """What both runners do around a write: one at a time, then the entailment graph, then :meth:`publish`."""
+
+    store: Store
+    writing: threading.Lock
+
+    @contextmanager
+    def write(self, *, loads_only: bool = False) -> Iterator[Store]:
+        """Hold the write lock around a change of the store; on leaving, queries see the change, and what the
+        linked ontologies entail of it (:func:`provml.entailment.refresh_if_kept`): derived from the new dumps
+        alone if the change is ``loads_only``, computed whole otherwise (an update may remove anything)."""
+        with self.writing:
+            try:
+                yield self.store
+                refresh_if_kept(self.store, whole=not loads_only)
+            finally:
+                self.publish()
+
+    def publish(self) -> None:
+        raise NotImplementedError
+
+
+class QueryRunner(_Writer):
     """Worker processes answering :class:`Request` objects over the latest snapshot of ``store``."""
 
     def __init__(
@@ -124,18 +146,6 @@ class QueryRunner:
         return self._generation
 
     # -- writes -------------------------------------------------------------------------
-
-    @contextmanager
-    def write(self, *, loads_only: bool = False) -> Iterator[Store]:
-        """Hold the write lock around a change of the store; on leaving, queries see the change, and what the
-        linked ontologies entail of it (:func:`provml.entailment.refresh_if_kept`): derived from the new dumps
-        alone if the change is ``loads_only``, computed whole otherwise (an update may remove anything)."""
-        with self.writing:
-            try:
-                yield self.store
-                refresh_if_kept(self.store, whole=not loads_only)
-            finally:
-                self.publish()
 
     def publish(self) -> None:
         """Take a new snapshot for the next queries (call it holding :attr:`writing`)."""
@@ -313,7 +323,7 @@ async def _readable(connection: Connection, timeout: float) -> bool:
         loop.remove_reader(fd)
 
 
-class RemoteRunner:
+class RemoteRunner(_Writer):
     """Answers :class:`Request` objects from a remote store (:mod:`provml.remote`), as :class:`QueryRunner`
     does from an embedded one: the service runs the queries and keeps its own consistency, so there are no
     snapshots nor workers here; a query that runs past the time limit is abandoned (its HTTP request closed)."""
@@ -334,17 +344,8 @@ class RemoteRunner:
         """The number of writes made through this server, plus one."""
         return self._generation
 
-    @contextmanager
-    def write(self, *, loads_only: bool = False) -> Iterator[Store]:
-        """Hold the write lock around a change of the store, then bring its entailment graph up to date."""
-        with self.writing:
-            try:
-                yield self.store
-                refresh_if_kept(self.store, whole=not loads_only)
-            finally:
-                self.publish()
-
     def publish(self) -> None:
+        """Count the write: what the server caches per write (the catalog's counts) is read again."""
         self._generation += 1
 
     def run(self, request: Request) -> Answer:
