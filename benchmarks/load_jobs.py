@@ -8,6 +8,8 @@ Run by ``run.py --only scale``.
 
 from __future__ import annotations
 
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -22,19 +24,21 @@ import data
 from provml.store import Store
 
 
-def one_load(directory: Path, store: Path, jobs: int, validate: bool) -> tuple[float, int]:
-    """Run `provml load` into a fresh store; return its wall time and the quads it stored."""
+def one_load(directory: Path, store: Path, jobs: int, validate: bool) -> tuple[float, float, int]:
+    """Run `provml load` into a fresh store; return its wall time, the CPU time it used (all its threads,
+    RocksDB's background ones too) and the quads it stored."""
     shutil.rmtree(store, ignore_errors=True)
     command = [sys.executable, "-m", "provml", "load", str(directory), "--store", str(store), "--jobs", str(jobs)]
     if not validate:
         command.append("--no-validate")
-    started = time.perf_counter()
+    before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, timeout=3600)
-    seconds = time.perf_counter() - started
+    seconds, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     with Store(store) as opened:
         quads = opened.stats()["quads"]
     shutil.rmtree(store, ignore_errors=True)
-    return seconds, quads
+    return seconds, cpu, quads
 
 
 def measure(size: int, repeat: int, jobs: int, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
@@ -46,12 +50,14 @@ def measure(size: int, repeat: int, jobs: int, work: Path, log: Callable[[str], 
         lifecycle = data.write(work / "lifecycle", target)
         report["files"][name] = len(data.event_files(lifecycle.directory))
         seconds: dict[int, list[float]] = {1: [], jobs: []}
+        cores: dict[int, list[float]] = {1: [], jobs: []}
         for _ in range(repeat):
             for n in (1, jobs):
-                took, report["quads"][name] = one_load(lifecycle.directory, work / "store", n, validate)
-                log(f"provml load --jobs {n}{'' if validate else ' --no-validate'}: {took:.1f} s")
+                took, cpu, report["quads"][name] = one_load(lifecycle.directory, work / "store", n, validate)
+                log(f"provml load --jobs {n}{'' if validate else ' --no-validate'}: {took:.1f} s, {cpu:.1f} s CPU")
                 seconds[n].append(took)
-        report["runs"][name] = seconds
+                cores[n].append(cpu / took)
+        report["runs"][name], report.setdefault("cores", {})[name] = seconds, cores
     return report
 
 
@@ -62,15 +68,22 @@ def markdown(report: dict[str, Any]) -> list[str]:
         "wall time of the whole command, median of the runs.",
         "",
         f"| validation | files | quads | --jobs 1 s | --jobs {jobs} s | --jobs 1 quads/s | --jobs {jobs} quads/s "
-        "| ratio |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| ratio | cores busy, --jobs 1 / {jobs} |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, (one, many) in medians(report).items():
         quads, files = report["quads"][name], report["files"][name]
+        busy = {n: statistics.median(values) for n, values in report["cores"][name].items()}
         lines.append(
             f"| {name} | {files} | {quads:,} | {one:.1f} | {many:.1f} | {quads / one:,.0f} | {quads / many:,.0f} "
-            f"| **{one / many:.2f}x** |"
+            f"| **{one / many:.2f}x** | {busy[1]:.2f} / {busy[jobs]:.2f} |"
         )
+    lines += [
+        "",
+        "Cores busy: the CPU time of the command (every thread: RocksDB compacts in threads of its own) over its "
+        f"wall time, median. On {os.cpu_count()} cores, a load that keeps *c* cores busy with `--jobs 1` can be at "
+        f"most {os.cpu_count()}/*c* times as fast with more jobs, whatever they do.",
+    ]
     return lines
 
 
