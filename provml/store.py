@@ -1002,6 +1002,7 @@ class _PendingLoad:
     done: bool = False  # all its quads were read
     shared_stage: str | None = None  # where its shared quads wait to be validated
     report: Any = None  # its validation report
+    finished: bool = False  # committed, or dropped: nothing of it is left to undo
 
     def targets(self) -> list[str]:
         """Return every graph this load writes (its shared quads' stage aside)."""
@@ -1159,11 +1160,13 @@ class _Batch:
             self.pending = [load for load in self.pending if not load.done]
             self.waiting.append((list(self.writes), done))
         while self.waiting and (drain or all(write.done() for write in self.waiting[0][0])):
-            writes, loads = self.waiting.pop(0)
+            writes, loads = self.waiting[0]
             for write in writes:
-                write.result()  # a writer's error (a bug) stops the load here
+                write.result()  # a writer's error (a bug) stops the load here: abandon() undoes the group
             yield from self._finish(loads)
-        self.writes = [write for write in self.writes if not write.done()]
+            self.waiting.pop(0)
+        # a write that failed (a bug) stays, so that the next dumps to commit wait on it and raise its error
+        self.writes = [write for write in self.writes if not write.done() or write.exception() is not None]
 
     def _write(self, lines: list[str]) -> None:
         """Write a chunk: now, or in a thread once fewer than ``jobs`` writes are in flight."""
@@ -1193,6 +1196,8 @@ class _Batch:
         counts = self.store._counts([target for load in done for target in load.targets()]) if done else {}
         if done:
             self.store._commit(done, counts)
+        for load in done:
+            load.finished = True  # before yielding: committed is final
         for load in done:
             if load.shared_stage is not None:
                 self.store._discard(load.shared_stage)
@@ -1306,11 +1311,12 @@ class _Batch:
         for target in load.marked:
             self.store._discard(target)
         load.close()
+        load.finished = True
 
     def abandon(self) -> None:
         """Remove what the pending dumps, and those waiting to commit, wrote (on an interrupt or a bug)."""
         self._settle()
-        for load in [*self.pending, *(load for _, group in self.waiting for load in group)]:
+        for load in [*self.pending, *(load for _, group in self.waiting for load in group if not load.finished)]:
             for target in load.marked:
                 self.store._discard(target)
             load.close()

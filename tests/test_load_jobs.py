@@ -87,3 +87,28 @@ def test_the_cli_loads_with_jobs(tmp_path: Path) -> None:
         assert len(store.dumps()) == len(list(LIFECYCLE.glob("*.jsonl")))
     refused = runner.invoke(app, ["load", "--jobs", "0", "--store", str(tmp_path / "store"), str(LIFECYCLE)])
     assert refused.exit_code != 0 and "--jobs" in refused.output
+
+
+def test_a_write_that_fails_in_a_thread_stops_the_load_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer's error (a loader's bug: an invalid quad) reaches the caller; nothing of the load stays."""
+    monkeypatch.setattr(store_module, "CHUNK_QUADS", 300)
+    bulk, calls = Store._bulk, []
+
+    def failing(self: Store, lines: list[str]) -> None:
+        calls.append(len(lines))
+        if len(calls) == 3:
+            raise RuntimeError("bug: a loader produced an invalid quad")
+        bulk(self, lines)
+
+    monkeypatch.setattr(Store, "_bulk", failing)
+    with Store(tmp_path / "store") as store:
+        with pytest.raises(RuntimeError, match="invalid quad"):
+            load_paths(store, [LIFECYCLE], jobs=2, check=False)
+        loading = "ASK { GRAPH <urn:provml:graph/catalog> { ?g <https://w3id.org/provml#loadState> 'loading' } }"
+        assert not store.query(loading)
+        graphs = {row[0].value for row in store.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")}
+        committed = {d.graph for d in store.dumps()}
+        assert graphs <= committed | {"urn:provml:graph/catalog", "urn:provml:graph/shared"}
+    assert len(calls) >= 3
