@@ -2,7 +2,7 @@
 
 :class:`RemoteEngine` answers the part of ``pyoxigraph.Store``'s interface that :class:`provml.store.Store`
 uses, over HTTP: queries and updates through the SPARQL 1.1 Protocol, bulk writes through the Graph Store
-Protocol (``POST`` of N-Triples to a graph) when the service has one, else through ``INSERT DATA`` in small
+Protocol (``POST`` of Turtle to a graph) when the service has one, else through ``INSERT DATA`` in small
 chunks. Answers come back as pyoxigraph objects (:func:`pyoxigraph.parse_query_results`), so everything
 above the store (loaders, canned queries, validation, the server) runs unchanged.
 
@@ -36,9 +36,12 @@ WRITE_QUADS = 50_000  # quads per Graph Store Protocol request
 INSERT_QUADS = 500  # quads per INSERT DATA operation (Virtuoso refuses ~2,000 and more)
 _XML = "application/sparql-results+xml"
 _NTRIPLES = "application/n-triples"
+_TURTLE = "text/turtle"  # what loads send: N-Triples, but for bare integers
 _SKOLEM_URI = re.compile(rb"<uri>" + re.escape(SKOLEM.encode()) + rb"([^<]*)</uri>")
 _SKOLEM_IRI = re.compile(rb"<" + re.escape(SKOLEM.encode()) + rb"([^>]*)>")
 _TAG = re.compile(r"<[^>]*>")
+_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+_BARE_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -228,9 +231,7 @@ class RemoteEngine:
         body = "".join(f"{_written(t.subject)} {t.predicate} {_written(t.object)} .\n" for t in triples)
         if self.service.graph_store is not None:
             where = {"default": ""} if isinstance(graph, ox.DefaultGraph) else {"graph": graph.value}
-            self._post(
-                self.service.graph_store, params=where, content=body.encode(), headers={"Content-Type": _NTRIPLES}
-            )
+            self._post(self.service.graph_store, params=where, content=body.encode(), headers={"Content-Type": _TURTLE})
             return
         lines = body.splitlines(keepends=True)
         for start in range(0, len(lines), INSERT_QUADS):
@@ -263,9 +264,12 @@ class _Triples(list):  # type: ignore[type-arg]
 
 
 def _written(term: Any) -> str:
-    """A term as N-Triples writes it, a blank node as its Skolem IRI."""
+    """A term as Turtle (and SPARQL) write it: a blank node as its Skolem IRI, an integer bare (Virtuoso's
+    Turtle reader keeps ``"2147483648"^^xsd:integer`` and larger as xsd:decimal, but not ``2147483648``)."""
     if isinstance(term, ox.BlankNode):
         return f"<{SKOLEM}{term.value}>"
+    if isinstance(term, ox.Literal) and term.datatype == _INTEGER and _BARE_INTEGER.fullmatch(term.value):
+        return term.value
     if isinstance(term, ox.Triple):
         return f"<< {_written(term.subject)} {term.predicate} {_written(term.object)} >>"
     return str(term)

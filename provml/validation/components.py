@@ -29,6 +29,7 @@ from provml.validation.paths import SH, Path
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 ILL_FORMED = "<urn:provml:ill-formed>"
+_XSD_STRING = URIRef(XSD + "string")
 # XSD datatypes Oxigraph can cast to: a literal of one of them that does not cast is ill-formed
 _CASTABLE = (
     {XSD + name for name in ("string", "boolean", "double", "float", "decimal", "integer", "date", "time")}
@@ -89,6 +90,17 @@ def term(value: Any) -> str:
     raise ShapeError(f"unexpected constraint parameter {value!r}")
 
 
+def same_term(variable: str, value: Any) -> str:
+    """Return a SPARQL test that ``variable`` is the term ``value``. A plain string is compared by its parts:
+    Virtuoso's sameTerm tells ``"a"`` from ``"a"^^xsd:string``, which RDF 1.1 makes one term."""
+    if isinstance(value, Literal) and value.language is None and value.datatype in (None, _XSD_STRING):
+        return (
+            f'(isLiteral({variable}) && datatype({variable}) = <{_XSD_STRING}> && lang({variable}) = "" '
+            f"&& STR({variable}) = {_string(str(value))})"
+        )
+    return f"sameTerm({variable}, {term(value)})"
+
+
 def value_test(component: str, params: dict[str, Any], scope: Scope) -> str | None:
     """Return a SPARQL expression that is true when ``?value`` breaks the constraint, or None if the
     component is not tested value by value."""
@@ -113,7 +125,7 @@ def value_test(component: str, params: dict[str, Any], scope: Scope) -> str | No
         tags = " || ".join(f"langMatches(lang(?value), {_string(str(tag))})" for tag in params["languageIn"])
         return f"(!isLiteral(?value) || !({tags or 'false'}))"
     if name == "In":
-        members = " || ".join(f"sameTerm(?value, {term(member)})" for member in params["in"])
+        members = " || ".join(same_term("?value", member) for member in params["in"])
         return f"!({members or 'false'})"
     return None  # sh:class needs the class's subclasses: see class_test
 
@@ -157,8 +169,8 @@ def focus_query(component: str, params: dict[str, Any], scope: Scope) -> str | N
             f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {params['maxCount']})"
         )
     if name == "HasValue":
-        wanted = term(params["hasValue"])
-        return f"SELECT ?this WHERE {{ {focus} FILTER NOT EXISTS {{ {values} FILTER(sameTerm(?value, {wanted})) }} }}"
+        wanted = same_term("?value", params["hasValue"])
+        return f"SELECT ?this WHERE {{ {focus} FILTER NOT EXISTS {{ {values} FILTER({wanted}) }} }}"
     if name == "UniqueLang":
         if not params["uniqueLang"]:
             return ""
