@@ -682,16 +682,18 @@ class Store:
 
     def _write_graph(self, graph: str, documents: Iterable[RdfInput], base_iri: str | None, *, replace: bool) -> bool:
         self._refuse_cataloged(graph)
-        new = not self._store.contains_named_graph(ox.NamedNode(graph))
+        node = ox.NamedNode(graph)
+        new = not self._store.contains_named_graph(node)
+        if self.remote:  # a remote service bounds the size of an update: the triples go in bounded requests
+            parsed = [ox.Quad(*t, node) for document in documents for t in _triples(*document, base_iri)]
+            if replace:
+                self._store.remove_graph(node)
+            self._store.extend(parsed)
+            return new
         triples = io.BytesIO()
         for name, content, format in documents:
             ox.serialize(_triples(name, content, format, base_iri), triples, ox.RdfFormat.N_TRIPLES)
         clear = f"DROP SILENT GRAPH <{graph}> ;\n" if replace else ""
-        if self.remote:  # a remote service bounds the size of an update: the triples go in bounded requests
-            if clear:
-                self._store.update(clear)
-            self._store.bulk_load(input=triples.getvalue(), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
-            return new
         self._store.update(
             f"{clear}CREATE SILENT GRAPH <{graph}> ;\nINSERT DATA {{ GRAPH <{graph}> {{\n"
             f"{triples.getvalue().decode()}}} }}"

@@ -336,8 +336,6 @@ class RemoteRunner(_Writer):
         self._reader = Store(service=dataclasses.replace(store.service, timeout=timeout), ids=store.ids)
         self._generation = 1
         self.timeouts = 0
-        self.cache_hits = 0  # kept for the server's status: a remote store's answers are not kept here
-        self.pids: list[int] = []
 
     @property
     def generation(self) -> int:

@@ -313,3 +313,13 @@ def test_many_capturing_processes_and_two_consumers_feed_one_remote_store(
             f" ?run provml:partOf {workflow} }}"
         )
         assert row[0].python() == 4 * steps  # once each, in one graph only
+
+
+def test_graph_store_writes_replace_and_add_on_a_remote_store(virtuoso: Virtuoso) -> None:
+    with Store(service=service(virtuoso)) as store:
+        assert store.replace_graph("urn:test:gsp", [("body", b"<urn:a> <urn:p> 1 . _:b <urn:p> 2 .", "turtle")])
+        assert not store.add_to_graph("urn:test:gsp", [("body", b"<urn:a> <urn:p> 3 .", "turtle")])
+        assert not store.replace_graph("urn:test:gsp", [("body", b"<urn:a> <urn:p> 4 . <urn:a> <urn:p> 5 .", "turtle")])
+        rows = store.query("SELECT ?o WHERE { GRAPH <urn:test:gsp> { ?s <urn:p> ?o } }").rows()
+        assert sorted(row[0].python() for row in rows) == [4, 5]
+        assert store.remove_graph("urn:test:gsp") and not store.has_graph("urn:test:gsp")
