@@ -81,8 +81,7 @@ def markdown(report: dict[str, Any]) -> list[str]:
     lines += [
         "",
         "Cores busy: the CPU time of the command (every thread: RocksDB compacts in threads of its own) over its "
-        f"wall time, median. On {os.cpu_count()} cores, a load that keeps *c* cores busy with `--jobs 1` can be at "
-        f"most {os.cpu_count()}/*c* times as fast with more jobs, whatever they do.",
+        f"wall time, median: how much of the {os.cpu_count()} cores a load leaves to more jobs.",
     ]
     return lines
 

@@ -200,7 +200,7 @@ def load(
             min=1,
             max=64,
             help="Chunks written at once, by threads, while the next are read: 2 loads a directory of many files "
-            "about 1.4x as fast as 1 on 2 cores without validation, 0.8x with it (docs/BENCHMARKS.md section 11).",
+            "1.4-1.5x as fast as 1 on 2 cores without validation, 0.8-0.9x with it (docs/BENCHMARKS.md section 11).",
         ),
     ] = 1,
     store: StoreOption = None,
