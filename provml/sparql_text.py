@@ -30,9 +30,8 @@ _VOLATILE = re.compile(r"(?<![A-Z])(?:RAND|NOW|UUID|STRUUID|BNODE)(?![A-Z0-9_])|
 def tokens(sparql: str) -> Iterator[tuple[str, str]]:
     """Yield (kind, text) for each token that is not a comment, split as Oxigraph splits them: ``iri``,
     ``string``, ``variable``, ``language``, ``local`` (``:name`` of a prefixed name), ``word``, ``other``."""
-    for match in _TOKEN.finditer(sparql):
-        if match.lastgroup != "comment":
-            yield match.lastgroup or "other", match.group()
+    for kind, text, _, _ in _spans(sparql):
+        yield kind, text
 
 
 def names_dataset(sparql: str) -> bool:

@@ -84,16 +84,16 @@ _REPORT_BYTES = 1 << 20  # bytes read between two progress reports
 _PARSER_POSITION = re.compile(r"^Parser error (?:at|between) line [^:]*: ")  # the line is said apart
 
 
-def default_store_path() -> Path:
-    """Return the store path configured by ``$PROVML_STORE``, or ``./provml-store``."""
-    return Path(os.environ.get("PROVML_STORE") or DEFAULT_STORE)
+def default_store_location() -> str:
+    """Return the store configured by ``$PROVML_STORE`` (a directory or a URL), or ``provml-store``."""
+    return os.environ.get("PROVML_STORE") or DEFAULT_STORE
 
 
 def open_store(location: str | Path | None = None, *, ids: IriMinter | None = None) -> Store:
     """Open the store at ``location`` (default ``$PROVML_STORE``, else ``./provml-store``): a directory, or the
     URL of a SPARQL 1.1 endpoint for a remote store (:meth:`provml.remote.Service.from_url` reads the rest
     of its settings from the environment)."""
-    location = location or os.environ.get("PROVML_STORE") or DEFAULT_STORE
+    location = location or default_store_location()
     if is_remote(location):
         return Store(ids=ids, service=Service.from_url(str(location), os.environ))
     return Store(location, ids=ids)

@@ -286,13 +286,13 @@ def test_a_load_killed_midway_leaves_whole_graphs_only(tmp_path: Path, demo_file
 
 
 def test_the_store_path_defaults_to_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from provml.store import default_store_path
+    from provml.store import default_store_location
 
     monkeypatch.setenv("PROVML_STORE", str(tmp_path / "elsewhere"))
-    assert default_store_path() == tmp_path / "elsewhere"
+    assert default_store_location() == str(tmp_path / "elsewhere")
     monkeypatch.delenv("PROVML_STORE")
-    assert default_store_path() == Path("provml-store")
-    assert os.sep not in str(default_store_path())
+    assert default_store_location() == "provml-store"
+    assert os.sep not in default_store_location()
 
 
 def test_a_dump_with_many_shared_triples_spills_them_and_loads_the_same(
